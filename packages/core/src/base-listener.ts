@@ -1,0 +1,75 @@
+import type { Address, Connection, Listener } from "./contract.ts";
+
+/**
+ * The part of {@link Listener} that is the same in every driver: the queue
+ * of accepted connections, pending `accept()` calls, the open-connection
+ * count and idempotent `close()`. A driver calls `accepted()` for each new
+ * connection and implements `stop()` to stop its socket from accepting.
+ */
+export abstract class BaseListener implements Listener {
+	#backlog: Connection[] = [];
+	#waiters: ((connection: Connection | null) => void)[] = [];
+	#open = 0;
+	#closing: Promise<void> | undefined;
+
+	readonly address: Address;
+
+	constructor(address: Address) {
+		this.address = address;
+	}
+
+	/** Stops accepting at the socket level. Called once. */
+	protected abstract stop(): Promise<void>;
+
+	get connectionCount(): number {
+		return this.#open;
+	}
+
+	protected get isClosed(): boolean {
+		return this.#closing !== undefined;
+	}
+
+	protected accepted(connection: Connection): void {
+		this.#open++;
+		connection.closed.then(() => {
+			this.#open--;
+		});
+		if (this.#closing) {
+			connection.close();
+			return;
+		}
+		const waiter = this.#waiters.shift();
+		if (waiter) waiter(connection);
+		else this.#backlog.push(connection);
+	}
+
+	accept(): Promise<Connection | null> {
+		const next = this.#backlog.shift();
+		if (next) return Promise.resolve(next);
+		if (this.#closing) return Promise.resolve(null);
+		return new Promise((resolve) => {
+			this.#waiters.push(resolve);
+		});
+	}
+
+	close(): Promise<void> {
+		if (this.#closing) return this.#closing;
+		this.#closing = this.stop();
+		for (const waiter of this.#waiters.splice(0)) waiter(null);
+		// Queued connections were never handed to anyone, so nobody would serve them.
+		for (const connection of this.#backlog.splice(0)) connection.close();
+		return this.#closing;
+	}
+
+	async *[Symbol.asyncIterator](): AsyncIterator<Connection> {
+		for (;;) {
+			const connection = await this.accept();
+			if (connection === null) return;
+			yield connection;
+		}
+	}
+
+	[Symbol.asyncDispose](): Promise<void> {
+		return this.close();
+	}
+}

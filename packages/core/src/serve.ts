@@ -1,0 +1,164 @@
+import type { Connection, Handler, Listener } from "./contract.ts";
+import { ConnectionError } from "./errors.ts";
+
+export interface ServeOptions {
+	/** Called for each accepted connection before its handler starts. */
+	onConnection?(connection: Connection): void;
+	/** Called when a handler throws or rejects. The connection is then aborted; the server goes on. */
+	onError?(error: unknown, connection: Connection): void;
+	/** Called once a connection is closed in both directions. */
+	onClose?(connection: Connection, info: ConnectionSummary): void;
+}
+
+export interface ConnectionSummary {
+	/** Milliseconds from accept to close. */
+	readonly duration: number;
+	/** How it ended: `closed` when both sides finished cleanly, or the error reason. */
+	readonly outcome: string;
+	/** The handler's error, if it threw. */
+	readonly error: unknown;
+}
+
+export interface ServerStats {
+	/** Connections accepted so far. */
+	readonly accepted: number;
+	/** Connections open now. */
+	readonly active: number;
+	/** Bytes received from and sent to closed and open connections. */
+	readonly bytesIn: number;
+	readonly bytesOut: number;
+	/** Connections that ended with an error: a handler error, a reset, an abort. */
+	readonly errors: number;
+}
+
+export interface ShutdownOptions {
+	/** Milliseconds to wait for connections to finish before aborting them. Default 2000. */
+	readonly timeout?: number;
+}
+
+export interface ShutdownResult {
+	/** Connections that finished on their own within the timeout. */
+	readonly drained: number;
+	/** Connections aborted when the timeout passed. */
+	readonly aborted: number;
+}
+
+export interface Server {
+	readonly listener: Listener;
+	readonly connections: ReadonlySet<Connection>;
+	readonly stats: ServerStats;
+	/**
+	 * Graceful stop: closes the listener, makes every connection's reads
+	 * return what already arrived and then `null` (so `echo` writes it back
+	 * and half-closes), waits up to `timeout` ms for connections to close,
+	 * then aborts the rest. Repeated calls return the same promise.
+	 */
+	shutdown(options?: ShutdownOptions): Promise<ShutdownResult>;
+	/** Aborts every connection and closes the listener at once. */
+	abort(): Promise<void>;
+}
+
+/**
+ * The accept loop: one task per connection, each running `handler`. A
+ * handler that throws ends its own connection only and is reported through
+ * `onError`.
+ */
+export function serve(listener: Listener, handler: Handler, options: ServeOptions = {}): Server {
+	const connections = new Set<Connection>();
+	let accepted = 0;
+	let errors = 0;
+	let closedIn = 0;
+	let closedOut = 0;
+	let shutdown: Promise<ShutdownResult> | undefined;
+
+	const run = (connection: Connection) => {
+		const started = Date.now();
+		let failure: unknown;
+		accepted++;
+		connections.add(connection);
+		options.onConnection?.(connection);
+		connection.closed.then(() => {
+			connections.delete(connection);
+			closedIn += connection.bytesRead;
+			closedOut += connection.bytesWritten;
+			const error = connection.error;
+			if (error || failure !== undefined) errors++;
+			options.onClose?.(connection, {
+				duration: Date.now() - started,
+				outcome: error ? error.reason : failure !== undefined ? "handler-error" : "closed",
+				error: failure,
+			});
+		});
+		let result: Promise<void>;
+		try {
+			result = handler(connection);
+		} catch (error) {
+			result = Promise.reject(error);
+		}
+		result.then(
+			() => connection.end(),
+			(error: unknown) => {
+				failure = error;
+				// A failed connection is reported through `closed`; only the handler's own faults are its errors.
+				if (!(error instanceof ConnectionError) || !connection.error) options.onError?.(error, connection);
+				connection.close(error instanceof Error ? error : new Error(String(error)));
+			},
+		);
+	};
+
+	const loop = (async () => {
+		for (;;) {
+			const connection = await listener.accept();
+			if (connection === null) return;
+			run(connection);
+		}
+	})();
+
+	const sum = (pick: (c: Connection) => number) => {
+		let total = 0;
+		for (const c of connections) total += pick(c);
+		return total;
+	};
+
+	return {
+		listener,
+		connections,
+		get stats(): ServerStats {
+			return {
+				accepted,
+				active: connections.size,
+				bytesIn: closedIn + sum((c) => c.bytesRead),
+				bytesOut: closedOut + sum((c) => c.bytesWritten),
+				errors,
+			};
+		},
+		shutdown({ timeout = 2000 } = {}) {
+			shutdown ??= (async () => {
+				await listener.close();
+				await loop;
+				const open = [...connections];
+				for (const connection of open) connection.stopReading();
+				let timer: ReturnType<typeof setTimeout> | undefined;
+				const deadline = new Promise<void>((resolve) => {
+					timer = setTimeout(resolve, timeout);
+				});
+				await Promise.race([Promise.all(open.map((c) => c.closed)), deadline]);
+				clearTimeout(timer);
+				let aborted = 0;
+				for (const connection of open) {
+					if (!connections.has(connection)) continue;
+					aborted++;
+					connection.close(new ConnectionError("timeout", `still open ${timeout} ms after shutdown began`));
+				}
+				await Promise.all(open.map((c) => c.closed));
+				return { drained: open.length - aborted, aborted };
+			})();
+			return shutdown;
+		},
+		async abort() {
+			await listener.close();
+			for (const connection of connections) connection.close(new ConnectionError("aborted", "the server stopped"));
+			await Promise.all([...connections].map((c) => c.closed));
+		},
+	};
+}

@@ -1,0 +1,461 @@
+import type { Address, Connection, Driver, Handler, ListenOptions } from "../contract.ts";
+import { echo } from "../echo.ts";
+import { ConnectionError, ListenError, MisuseError } from "../errors.ts";
+import { type Server, serve } from "../serve.ts";
+import { assertBytes, concat, pattern, random, randomBytes, split } from "./bytes.ts";
+
+/** What a driver's test file hands to {@link conformance}. */
+export interface ConformanceTarget {
+	/** The driver under test; it serves `echo`. */
+	readonly driver: Driver;
+	/** The driver that opens client connections. Default: `driver`. */
+	readonly client?: Driver;
+	/** Where to listen. Default `{ host: "127.0.0.1", port: 0 }`. */
+	readonly listen?: ListenOptions;
+	/** The server's high-water mark. Default 64 KiB. */
+	readonly highWaterMark?: number;
+	/**
+	 * The most bytes the driver reads from its socket at once (Node: 64 KiB,
+	 * Bun: up to 512 KiB). Bounds the queue checks: queued bytes stay at or
+	 * under the high-water mark plus one such chunk.
+	 */
+	readonly maxReadChunk: number;
+	/**
+	 * Known gaps of a runtime: a case name mapped to the reason it cannot
+	 * pass there. Such a case is reported as skipped with that reason.
+	 */
+	readonly gaps?: Readonly<Record<string, string>>;
+}
+
+/** One conformance case, runnable by any test runner. */
+export interface ConformanceCase {
+	readonly name: string;
+	/** Set when the target declares this case a known gap; the text is the reason. */
+	readonly gap: string | undefined;
+	/** A generous limit in milliseconds for the runner's own timeout. */
+	readonly timeout: number;
+	run(): Promise<void>;
+}
+
+interface Harness {
+	readonly server: Server;
+	readonly address: Address;
+	/** Server-side connections in accept order. */
+	readonly accepted: Connection[];
+	connect(): Promise<Connection>;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/**
+ * The conformance suite: every property a driver MUST keep, each as a case
+ * that starts its own echo server and checks real bytes.
+ *
+ * ```ts
+ * for (const c of conformance({ driver: new NodeDriver(), maxReadChunk: 64 * 1024 }))
+ *   test(c.name, { skip: c.gap, timeout: c.timeout }, c.run);
+ * ```
+ */
+export function conformance(target: ConformanceTarget): ConformanceCase[] {
+	const highWaterMark = target.highWaterMark ?? 64 * KiB;
+	const bound = highWaterMark + target.maxReadChunk;
+
+	const withEcho = async (body: (h: Harness) => Promise<void>, handler: Handler = echo) => {
+		const listener = await target.driver.listen({ host: "127.0.0.1", port: 0, ...target.listen, highWaterMark });
+		const accepted: Connection[] = [];
+		const clients: Connection[] = [];
+		const server = serve(listener, handler, { onConnection: (c) => accepted.push(c) });
+		const client = target.client ?? target.driver;
+		const harness: Harness = {
+			server,
+			address: listener.address,
+			accepted,
+			async connect() {
+				const connection = await client.connect(listener.address);
+				clients.push(connection);
+				return connection;
+			},
+		};
+		try {
+			await body(harness);
+		} finally {
+			for (const c of clients) c.close();
+			await server.abort();
+		}
+	};
+
+	const cases: Omit<ConformanceCase, "gap">[] = [
+		{
+			name: "1,024 round trips on one connection echo every byte",
+			timeout: 30_000,
+			run: () =>
+				withEcho(async ({ connect }) => {
+					const c = await connect();
+					const next = random(1);
+					let total = 0;
+					for (let i = 0; i < 1024; i++) {
+						const message = randomBytes(1 + Math.floor(next() * 512), i);
+						await c.write(message);
+						assertBytes(await readExactly(c, message.byteLength), message, `round trip ${i}`);
+						total += message.byteLength;
+					}
+					await c.end();
+					check((await c.read()) === null, "expected the server's FIN after the last round trip");
+					check(c.bytesRead === total, `read ${c.bytesRead} bytes in all, expected ${total}`);
+				}),
+		},
+		{
+			name: "every byte value survives random chunk splits",
+			timeout: 30_000,
+			run: () =>
+				withEcho(async ({ connect }) => {
+					const next = random(2);
+					for (let round = 0; round < 8; round++) {
+						const payload = concat([allByteValues(), randomBytes(Math.floor(next() * 300 * KiB), round)]);
+						const c = await connect();
+						const reading = readAll(c);
+						for (const piece of split(payload, 1 + Math.floor(next() * 70 * KiB), next)) await c.write(piece);
+						await c.end();
+						assertBytes(await reading, payload, `round ${round}`);
+					}
+				}),
+		},
+		{
+			name: "64 concurrent connections each get only their own bytes",
+			timeout: 60_000,
+			run: () =>
+				withEcho(async ({ connect }) => {
+					const results = await Promise.all(
+						Array.from({ length: 64 }, async (_, i) => {
+							const c = await connect();
+							const next = random(100 + i);
+							const payload = pattern(0, 16 * KiB + Math.floor(next() * 112 * KiB), i * 7919);
+							const reading = readAll(c);
+							for (const piece of split(payload, 16 * KiB, next)) {
+								await c.write(piece);
+								if (next() < 0.2) await pause(1);
+							}
+							await c.end();
+							return { i, payload, echoed: await reading };
+						}),
+					);
+					for (const { i, payload, echoed } of results) assertBytes(echoed, payload, `connection ${i}`);
+				}),
+		},
+		{
+			name: "a 64 MiB stream with a concurrent reader is byte-exact",
+			timeout: 120_000,
+			run: () =>
+				withEcho(async ({ connect }) => {
+					const c = await connect();
+					const total = 64 * MiB;
+					const verifying = (async () => {
+						let offset = 0;
+						for (;;) {
+							const chunk = await c.read();
+							if (chunk === null) break;
+							assertBytes(chunk, pattern(offset, chunk.byteLength), `stream at offset ${offset}`);
+							offset += chunk.byteLength;
+						}
+						return offset;
+					})();
+					const piece = 64 * KiB;
+					for (let offset = 0; offset < total; offset += piece) await c.write(pattern(offset, piece));
+					await c.end();
+					const received = await verifying;
+					check(received === total, `received ${received} bytes, expected ${total}`);
+				}),
+		},
+		{
+			name: "half-close: bytes written before FIN all come back, then the server's FIN",
+			timeout: 30_000,
+			run: () =>
+				withEcho(async ({ connect }) => {
+					for (const size of [5, 64 * KiB + 1, 4 * MiB]) {
+						const c = await connect();
+						const payload = pattern(size, size);
+						// Write and FIN without waiting, then read: the server's FIN must come after every byte.
+						const sending = Promise.all([c.write(payload), c.end()]);
+						assertBytes(await readAll(c), payload, `${size} bytes then FIN`);
+						await sending;
+						await within(c.closed, 5000, "the connection did not close after both FINs");
+					}
+				}),
+		},
+		{
+			name: "half-close: FIN with no data gets the server's FIN",
+			timeout: 10_000,
+			run: () =>
+				withEcho(async ({ connect }) => {
+					const c = await connect();
+					await c.end();
+					check((await within(c.read(), 5000, "no FIN from the server")) === null, "expected EOF");
+					await within(c.closed, 5000, "the connection did not close");
+				}),
+		},
+		{
+			name: "a client that never reads: server queues stay under the high-water mark plus one chunk",
+			timeout: 60_000,
+			run: () =>
+				withEcho(async ({ connect, accepted }) => {
+					const c = await connect();
+					const limit = 256 * MiB;
+					const piece = 64 * KiB;
+					let sent = 0;
+					let peak = 0;
+					const sample = () => {
+						const s = accepted[0];
+						if (s) peak = Math.max(peak, s.inboundBytes, s.outboundBytes);
+					};
+					const sampler = setInterval(sample, 5);
+					try {
+						while (sent < limit) {
+							const stalled = await stalls(c.write(pattern(sent, piece)), 500);
+							sent += piece;
+							sample();
+							if (stalled) break;
+						}
+					} finally {
+						clearInterval(sampler);
+					}
+					check(sent < limit, `the client sent all ${limit} bytes without reading: no backpressure`);
+					check(peak <= bound, `the server queued ${peak} bytes, more than ${bound}`);
+					// Reading again releases the stall, and nothing was lost on the way.
+					const reading = readAll(c);
+					await c.end();
+					const echoed = await reading;
+					check(echoed.byteLength === sent, `read back ${echoed.byteLength} bytes, sent ${sent}`);
+					assertBytes(echoed, pattern(0, sent), "echo after the stall");
+				}),
+		},
+		{
+			name: "a peer reset ends that connection with a typed error while others go on",
+			timeout: 30_000,
+			run: () =>
+				withEcho(async ({ connect, accepted }) => {
+					const doomed = await connect();
+					const survivor = await connect();
+					await doomed.write(pattern(0, 1000));
+					await readExactly(doomed, 1000);
+					const victim = accepted.find((s) => s.bytesRead === 1000);
+					check(victim !== undefined, "the server connection of the reset client was not found");
+					doomed.close(new Error("test reset"));
+					await within(victim.closed, 5000, "the server did not notice the reset");
+					check(
+						victim.error instanceof ConnectionError && victim.error.reason === "reset",
+						`expected a ConnectionError with reason reset, got ${describe(victim.error)}`,
+					);
+					const payload = pattern(7, 256 * KiB);
+					const reading = readAll(survivor);
+					await survivor.write(payload);
+					await survivor.end();
+					assertBytes(await reading, payload, "the other connection");
+				}),
+		},
+		{
+			name: "closing the listener resolves a pending accept() to null and refuses new connections",
+			timeout: 10_000,
+			run: async () => {
+				const listener = await target.driver.listen({ host: "127.0.0.1", port: 0, ...target.listen });
+				const pending = listener.accept();
+				await listener.close();
+				check((await within(pending, 5000, "accept() did not settle")) === null, "accept() did not resolve to null");
+				check((await listener.accept()) === null, "accept() after close did not resolve to null");
+				const client = target.client ?? target.driver;
+				const refused = await client.connect(listener.address).then(
+					(c) => {
+						c.close();
+						return undefined;
+					},
+					(error: unknown) => error,
+				);
+				check(
+					refused instanceof ConnectionError && refused.reason === "refused",
+					`expected a refused ConnectionError, got ${describe(refused)}`,
+				);
+			},
+		},
+		{
+			name: "closing the listener keeps open connections serving",
+			timeout: 10_000,
+			run: () =>
+				withEcho(async ({ connect, server }) => {
+					const c = await connect();
+					await c.write(pattern(0, 100));
+					await readExactly(c, 100);
+					await server.listener.close();
+					const payload = pattern(100, 64 * KiB);
+					const reading = readAll(c);
+					await c.write(payload);
+					await c.end();
+					assertBytes(await reading, payload, "echo after the listener closed");
+				}),
+		},
+		{
+			name: "listening on an address in use fails with a typed error",
+			timeout: 10_000,
+			run: async () => {
+				const first = await target.driver.listen({ host: "127.0.0.1", port: 0, ...target.listen });
+				try {
+					const error = await target.driver.listen({ ...target.listen, ...first.address }).then(
+						async (second) => {
+							await second.close();
+							return undefined;
+						},
+						(e: unknown) => e,
+					);
+					check(
+						error instanceof ListenError && error.reason === "address-in-use",
+						`expected ListenError address-in-use, got ${describe(error)}`,
+					);
+				} finally {
+					await first.close();
+				}
+			},
+		},
+		{
+			name: "a second concurrent read() and a write after end() throw named errors",
+			timeout: 10_000,
+			run: () =>
+				withEcho(async ({ connect }) => {
+					const c = await connect();
+					const first = c.read();
+					const second = await c.read().then(
+						() => undefined,
+						(e: unknown) => e,
+					);
+					check(
+						second instanceof MisuseError && second.reason === "concurrent-read",
+						`expected MisuseError concurrent-read, got ${describe(second)}`,
+					);
+					await c.write(pattern(0, 10));
+					const got = await first;
+					check(got !== null && got.byteLength > 0, "the pending read got no data");
+					assertBytes(got, pattern(0, got.byteLength), "the pending read");
+					await c.end();
+					const late = await c.write(pattern(0, 10)).then(
+						() => undefined,
+						(e: unknown) => e,
+					);
+					check(
+						late instanceof MisuseError && late.reason === "write-after-end",
+						`expected MisuseError write-after-end, got ${describe(late)}`,
+					);
+				}, slowEcho),
+		},
+		{
+			name: "a handler that throws ends its own connection only",
+			timeout: 10_000,
+			run: async () => {
+				const listener = await target.driver.listen({ host: "127.0.0.1", port: 0, ...target.listen });
+				const reported: unknown[] = [];
+				const server = serve(
+					listener,
+					async (c) => {
+						const first = await c.read();
+						if (first?.[0] === 0xff) throw new Error("handler failure");
+						if (first) await c.write(first);
+						await echo(c);
+					},
+					{ onError: (e) => reported.push(e) },
+				);
+				const client = target.client ?? target.driver;
+				try {
+					const bad = await client.connect(listener.address);
+					await bad.write(Uint8Array.of(0xff));
+					const outcome = await within(
+						bad.read().then(
+							(chunk) => chunk,
+							(e: unknown) => e,
+						),
+						5000,
+						"the failing connection was not closed",
+					);
+					check(
+						outcome === null || outcome instanceof ConnectionError,
+						`expected the connection to end, got ${describe(outcome)}`,
+					);
+					check(reported.length === 1, `expected one reported handler error, got ${reported.length}`);
+					const good = await client.connect(listener.address);
+					const reading = readAll(good);
+					await good.write(Uint8Array.of(1, 2, 3));
+					await good.end();
+					assertBytes(await reading, Uint8Array.of(1, 2, 3), "a connection after the failure");
+				} finally {
+					await server.abort();
+				}
+			},
+		},
+	];
+	return cases.map((c) => ({ ...c, gap: target.gaps?.[c.name] }));
+}
+
+/** Echo that waits before reading, so that a client read stays pending. */
+const slowEcho: Handler = async (c) => {
+	await pause(20);
+	await echo(c);
+};
+
+export async function readExactly(c: Connection, length: number): Promise<Uint8Array> {
+	const chunks: Uint8Array[] = [];
+	let got = 0;
+	while (got < length) {
+		const chunk = await c.read();
+		if (chunk === null) throw new Error(`EOF after ${got} of ${length} bytes`);
+		chunks.push(chunk);
+		got += chunk.byteLength;
+	}
+	const all = concat(chunks);
+	if (all.byteLength > length) throw new Error(`got ${all.byteLength} bytes, expected only ${length}`);
+	return all;
+}
+
+/** Reads until EOF and returns everything. */
+export async function readAll(c: Connection): Promise<Uint8Array> {
+	const chunks: Uint8Array[] = [];
+	for (;;) {
+		const chunk = await c.read();
+		if (chunk === null) return concat(chunks);
+		chunks.push(chunk);
+	}
+}
+
+export function check(condition: boolean, message: string): asserts condition {
+	if (!condition) throw new Error(message);
+}
+
+export function pause(ms: number): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Rejects with `message` if `promise` has not settled after `ms`. */
+export function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	return Promise.race([
+		promise,
+		new Promise<never>((_, reject) => {
+			timer = setTimeout(() => reject(new Error(`${message} (after ${ms} ms)`)), ms);
+		}),
+	]).finally(() => clearTimeout(timer));
+}
+
+/** True if `promise` is still pending after `ms`; the promise keeps running. */
+async function stalls(promise: Promise<unknown>, ms: number): Promise<boolean> {
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const timeout = new Promise<true>((resolve) => {
+		timer = setTimeout(() => resolve(true), ms);
+	});
+	const result = await Promise.race([promise.then(() => false), timeout]);
+	clearTimeout(timer);
+	return result;
+}
+
+function allByteValues(): Uint8Array {
+	return Uint8Array.from({ length: 256 }, (_, i) => i);
+}
+
+function describe(value: unknown): string {
+	if (value instanceof Error) return `${value.name}(${(value as { reason?: string }).reason ?? ""}): ${value.message}`;
+	return String(value);
+}

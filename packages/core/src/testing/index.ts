@@ -1,0 +1,24 @@
+/**
+ * The testing kit: the conformance suite every driver runs, and the byte
+ * helpers it is built from, for users' own tests.
+ */
+export {
+	assertBytes,
+	concat,
+	firstDifference,
+	PATTERN_PERIOD,
+	pattern,
+	random,
+	randomBytes,
+	split,
+} from "./bytes.ts";
+export {
+	type ConformanceCase,
+	type ConformanceTarget,
+	check,
+	conformance,
+	pause,
+	readAll,
+	readExactly,
+	within,
+} from "./conformance.ts";

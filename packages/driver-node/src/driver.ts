@@ -1,0 +1,164 @@
+import net from "node:net";
+import {
+	type Address,
+	BaseConnection,
+	BaseListener,
+	type Connection,
+	type ConnectOptions,
+	connectionErrorFrom,
+	DEFAULT_HIGH_WATER_MARK,
+	type Driver,
+	type Listener,
+	type ListenOptions,
+	listenErrorFrom,
+} from "@echo-cli/core";
+
+export interface NodeDriverOptions {
+	/** Disable Nagle's algorithm on every socket. Default true, as in Bun. */
+	readonly noDelay?: boolean;
+}
+
+/**
+ * The contract over `node:net`, for Node >= 20 and Bun's `node:net`.
+ *
+ * - Sockets are half-open capable (`allowHalfOpen`), so a peer's FIN ends
+ *   only our read side; `end()` sends FIN after Node flushed its queue.
+ * - The high-water mark is set on the server and every socket, so Node 20
+ *   (16 KiB default) and Bun (64 KiB) behave alike.
+ * - Every socket and the server have an `'error'` listener: a peer reset
+ *   becomes a `ConnectionError`, never an uncaught exception.
+ * - Reading is paused while the handler has a high-water mark of unread
+ *   bytes, and resumed as it reads.
+ */
+export class NodeDriver implements Driver {
+	readonly name = "node";
+	readonly #noDelay: boolean;
+
+	constructor(options: NodeDriverOptions = {}) {
+		this.#noDelay = options.noDelay ?? true;
+	}
+
+	async listen(options: ListenOptions = {}): Promise<Listener> {
+		const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+		const server = net.createServer({ allowHalfOpen: true, noDelay: this.#noDelay, highWaterMark });
+		const where = options.path ?? hostPort(options.host ?? "127.0.0.1", options.port ?? 0);
+		await new Promise<void>((resolve, reject) => {
+			server.once("error", reject);
+			try {
+				const target = options.path
+					? { path: options.path, backlog: options.backlog }
+					: { host: options.host ?? "127.0.0.1", port: options.port ?? 0, backlog: options.backlog };
+				server.listen(target, () => {
+					server.off("error", reject);
+					resolve();
+				});
+			} catch (error) {
+				reject(error);
+			}
+		}).catch((error: unknown) => {
+			server.close();
+			throw listenErrorFrom(error, where);
+		});
+		return new NodeListener(server, highWaterMark);
+	}
+
+	connect(address: Address, options: ConnectOptions = {}): Promise<Connection> {
+		const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+		return new Promise((resolve, reject) => {
+			const common = { allowHalfOpen: true, noDelay: this.#noDelay, highWaterMark };
+			const socket =
+				address.transport === "unix"
+					? net.connect({ ...common, path: address.path })
+					: net.connect({ ...common, host: address.host, port: address.port });
+			const failed = (error: Error) => reject(connectionErrorFrom(error));
+			socket.once("error", failed);
+			socket.once("connect", () => {
+				socket.off("error", failed);
+				resolve(new NodeConnection(socket, highWaterMark));
+			});
+		});
+	}
+}
+
+class NodeListener extends BaseListener {
+	readonly #server: net.Server;
+
+	constructor(server: net.Server, highWaterMark: number) {
+		super(serverAddress(server));
+		this.#server = server;
+		server.on("connection", (socket) => this.accepted(new NodeConnection(socket, highWaterMark)));
+		// After listening, Node reports accept failures here; libuv keeps the server running.
+		server.on("error", () => {});
+	}
+
+	protected async stop(): Promise<void> {
+		// close() stops accepting at once; its callback waits for every connection, which is not ours to wait for.
+		this.#server.close();
+	}
+}
+
+class NodeConnection extends BaseConnection {
+	readonly #socket: net.Socket;
+	#failure: Error | undefined;
+
+	constructor(socket: net.Socket, highWaterMark: number) {
+		super(socketAddress(socket, "local"), socketAddress(socket, "remote"), highWaterMark);
+		this.#socket = socket;
+		socket.on("data", (chunk: Buffer) => this.received(chunk));
+		socket.on("end", () => this.receivedEnd());
+		socket.on("drain", () => this.drained());
+		socket.on("error", (error) => {
+			this.#failure ??= error;
+		});
+		socket.on("close", () => this.terminated(this.#failure));
+	}
+
+	get outboundBytes(): number {
+		return this.#socket.writableLength;
+	}
+
+	protected transmit(bytes: Uint8Array): boolean {
+		// A socket destroyed but not yet closed: the 'close' event rejects the waiting writer.
+		if (!this.#socket.writable) return false;
+		return this.#socket.write(bytes);
+	}
+
+	protected finish(): void {
+		this.#socket.end(() => this.finished());
+	}
+
+	protected abort(error?: Error): void {
+		if (error) this.#socket.resetAndDestroy();
+		else this.#socket.destroy();
+	}
+
+	protected pauseSource(): void {
+		this.#socket.pause();
+	}
+
+	protected resumeSource(): void {
+		this.#socket.resume();
+	}
+}
+
+function hostPort(host: string, port: number): string {
+	return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function serverAddress(server: net.Server): Address {
+	const address = server.address();
+	if (typeof address === "string") return { transport: "unix", path: address };
+	if (address === null) throw new Error("the server is not listening");
+	return { transport: "tcp", host: address.address, port: address.port, family: family(address.family) };
+}
+
+function socketAddress(socket: net.Socket, side: "local" | "remote"): Address {
+	const host = side === "local" ? socket.localAddress : socket.remoteAddress;
+	const port = side === "local" ? socket.localPort : socket.remotePort;
+	if (host === undefined || port === undefined) return { transport: "unix", path: "" };
+	return { transport: "tcp", host, port, family: family(side === "local" ? socket.localFamily : socket.remoteFamily) };
+}
+
+function family(value: string | number | undefined): "IPv4" | "IPv6" {
+	return value === "IPv6" || value === 6 ? "IPv6" : "IPv4";
+}

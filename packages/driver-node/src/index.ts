@@ -1,0 +1,1 @@
+export { NodeDriver, type NodeDriverOptions } from "./driver.ts";
