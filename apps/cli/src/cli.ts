@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import { createRequire } from "node:module";
+import { HELP, parseCommand, UsageError } from "./options.ts";
+import { loadDriver, rerunUnderBun } from "./runtime.ts";
+import { type Output, serveCommand } from "./serve-command.ts";
+
+const output: Output = {
+	out: (line) => process.stdout.write(`${line}\n`),
+	err: (line) => process.stderr.write(`${line}\n`),
+};
+
+async function main(argv: readonly string[]): Promise<number> {
+	let command: ReturnType<typeof parseCommand>;
+	try {
+		command = parseCommand(argv, process.env);
+	} catch (error) {
+		if (error instanceof UsageError) {
+			output.err(`echo-cli: ${error.message}`);
+			return 2;
+		}
+		throw error;
+	}
+	if (command.command === "help") {
+		output.out(HELP);
+		return 0;
+	}
+	if (command.command === "version") {
+		const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
+		output.out(version);
+		return 0;
+	}
+	const driver = await loadDriver(command.driver);
+	if (!driver) {
+		const status = await rerunUnderBun(argv);
+		if (status !== undefined) return status;
+		output.err(
+			"echo-cli: the bun driver needs the Bun runtime and no bun is on the PATH; run: bunx --bun @echo-cli/cli --driver bun",
+		);
+		return 1;
+	}
+	return serveCommand(command, driver, output);
+}
+
+main(process.argv.slice(2)).then(
+	// Exit explicitly: a finished command must not wait on handles it no longer needs.
+	(status) => process.exit(status),
+	(error: unknown) => {
+		output.err(`echo-cli: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+		process.exit(70);
+	},
+);

@@ -1,0 +1,43 @@
+import { spawn } from "node:child_process";
+import type { Driver } from "@echo-cli/core";
+import { NodeDriver } from "@echo-cli/driver-node";
+import type { DriverChoice } from "./options.ts";
+
+declare const Bun: { version: string } | undefined;
+
+export const onBun = typeof Bun !== "undefined";
+
+/** `Bun 1.4.5` or `Node 20.20.2`. */
+export const runtimeName: string = typeof Bun !== "undefined" ? `Bun ${Bun.version}` : `Node ${process.versions.node}`;
+
+/** The driver to use, or `undefined` when the bun driver is asked for on Node. */
+export async function loadDriver(choice: DriverChoice): Promise<Driver | undefined> {
+	const name = choice === "auto" ? (onBun ? "bun" : "node") : choice;
+	if (name === "node") return new NodeDriver();
+	if (!onBun) return undefined;
+	// Loaded only on Bun: the package exports nothing under Node's conditions.
+	const { BunDriver } = await import("@echo-cli/driver-bun");
+	return new BunDriver();
+}
+
+/**
+ * Runs this same command under Bun, forwarding signals and the exit status.
+ * Resolves to `undefined` when no `bun` is on the PATH.
+ */
+export function rerunUnderBun(argv: readonly string[]): Promise<number | undefined> {
+	const script = process.argv[1] as string;
+	return new Promise((resolve) => {
+		const child = spawn("bun", [script, ...argv], { stdio: "inherit" });
+		const forward = (signal: NodeJS.Signals) => child.kill(signal);
+		child.once("error", () => resolve(undefined));
+		child.once("spawn", () => {
+			process.on("SIGINT", forward);
+			process.on("SIGTERM", forward);
+		});
+		child.once("exit", (code, signal) => {
+			process.off("SIGINT", forward);
+			process.off("SIGTERM", forward);
+			resolve(code ?? (signal === "SIGINT" ? 130 : 143));
+		});
+	});
+}

@@ -1,0 +1,119 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+
+/** The built CLI: what `npx`/`bunx` run. */
+export const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+/** The Bun running these tests, so no `bun` is needed on the PATH. */
+export const BUN = process.execPath;
+
+export type Runtime = "node" | "bun";
+
+export interface Run {
+	readonly child: ChildProcess;
+	stdout(): string;
+	stderr(): string;
+	/** Resolves to the exit status (128 + n for a signal); rejects after `ms`. */
+	exit(ms?: number): Promise<number>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Starts the CLI under `runtime`. Every child is killed by PID in {@link killAll}. */
+export function run(runtime: Runtime, args: readonly string[], env: Record<string, string> = {}): Run {
+	const child = spawn(runtime === "bun" ? BUN : "node", [CLI, ...args], {
+		env: { ...process.env, ECHO_CLI_DRIVER: "", NO_COLOR: "1", ...env },
+		stdio: ["ignore", "pipe", "pipe"],
+	});
+	running.add(child);
+	let out = "";
+	let err = "";
+	child.stdout?.on("data", (d: Buffer) => {
+		out += d.toString();
+	});
+	child.stderr?.on("data", (d: Buffer) => {
+		err += d.toString();
+	});
+	const exited = new Promise<number>((resolve) => {
+		child.once("exit", (code, signal) => {
+			running.delete(child);
+			resolve(code ?? 128 + (signal === "SIGKILL" ? 9 : signal === "SIGINT" ? 2 : 15));
+		});
+	});
+	return {
+		child,
+		stdout: () => out,
+		stderr: () => err,
+		exit: (ms = 10_000) => deadline(exited, ms, () => `the CLI did not exit within ${ms} ms; stderr: ${err}`),
+	};
+}
+
+export function killAll(): void {
+	for (const child of running) if (child.pid !== undefined) process.kill(child.pid, "SIGKILL");
+	running.clear();
+}
+
+/** Starts the CLI on a free port and waits for its `listening on` line. */
+export async function start(
+	runtime: Runtime,
+	args: readonly string[] = [],
+	env: Record<string, string> = {},
+): Promise<Run & { port: number; host: string }> {
+	const r = run(runtime, ["--port", "0", ...args], env);
+	const started = Date.now();
+	for (;;) {
+		const match = /listening on tcp:\/\/(\[[^\]]+\]|[^:]+):(\d+)/.exec(r.stdout());
+		if (match) return { ...r, host: (match[1] as string).replace(/[[\]]/g, ""), port: Number(match[2]) };
+		if (r.child.exitCode !== null) throw new Error(`the CLI exited early: ${r.stderr()}`);
+		if (Date.now() - started > 10_000) throw new Error(`no listening line after 10 s; stderr: ${r.stderr()}`);
+		await new Promise((resolve) => setTimeout(resolve, 20));
+	}
+}
+
+/** A raw node:net client, independent of the drivers under test. */
+export async function connect(port: number, host = "127.0.0.1"): Promise<net.Socket> {
+	const socket = net.connect({ port, host, allowHalfOpen: true });
+	await once(socket, "connect");
+	return socket;
+}
+
+/** Collects everything until the server's FIN; rejects on error or after `ms`. */
+export function readToEnd(socket: net.Socket, ms = 10_000): Promise<Uint8Array> {
+	const chunks: Buffer[] = [];
+	socket.on("data", (d: Buffer) => chunks.push(d));
+	const ended = new Promise<Uint8Array>((resolve, reject) => {
+		socket.once("end", () => resolve(new Uint8Array(Buffer.concat(chunks))));
+		socket.once("error", reject);
+	});
+	return deadline(ended, ms, () => `no FIN after ${ms} ms (${chunks.reduce((n, c) => n + c.length, 0)} bytes read)`);
+}
+
+/** Resolves once `length` bytes have arrived, without consuming the socket's end. */
+export function received(socket: net.Socket, length: number, ms = 10_000): Promise<void> {
+	let got = 0;
+	return deadline(
+		new Promise<void>((resolve) => {
+			const on = (d: Buffer) => {
+				got += d.length;
+				if (got >= length) {
+					socket.off("data", on);
+					resolve();
+				}
+			};
+			socket.on("data", on);
+		}),
+		ms,
+		() => `only ${got} of ${length} bytes echoed within ${ms} ms`,
+	);
+}
+
+function deadline<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	return Promise.race([
+		promise,
+		new Promise<never>((_, reject) => {
+			timer = setTimeout(() => reject(new Error(message())), ms);
+		}),
+	]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { assertBytes, pattern, randomBytes } from "@echo-cli/core/testing";
+import { connect, killAll, type Runtime, readToEnd, received, start } from "./harness.ts";
+
+afterEach(killAll);
+
+const combos: [Runtime, "node" | "bun"][] = [
+	["node", "node"],
+	["bun", "node"],
+	["bun", "bun"],
+];
+
+for (const [runtime, driver] of combos) {
+	describe(`echo-cli on ${runtime} with the ${driver} driver`, () => {
+		test("announces the real address, driver and runtime", async () => {
+			const cli = await start(runtime, ["--driver", driver]);
+			const line = cli.stdout().split("\n")[0] ?? "";
+			expect(line).toMatch(
+				new RegExp(
+					`^listening on tcp://127\\.0\\.0\\.1:${cli.port} \\(driver ${driver}, ${runtime === "bun" ? "Bun" : "Node"} \\d+\\.\\d+\\.\\d+\\)$`,
+				),
+			);
+			expect(cli.stdout()).toContain(`nc 127.0.0.1 ${cli.port}`);
+			expect(cli.port).toBeGreaterThan(0);
+		});
+
+		test("echoes binary data byte-exact, then half-closes after the client's FIN", async () => {
+			const cli = await start(runtime, ["--driver", driver]);
+			const payload = new Uint8Array([...Array.from({ length: 256 }, (_, i) => i), ...randomBytes(3 * 1024 * 1024, 9)]);
+			const socket = await connect(cli.port);
+			const echoed = readToEnd(socket);
+			socket.end(payload);
+			assertBytes(await echoed, payload, "echo");
+		}, 30_000);
+
+		test("a client FIN with no data gets the server's FIN", async () => {
+			const cli = await start(runtime, ["--driver", driver]);
+			const socket = await connect(cli.port);
+			const echoed = readToEnd(socket);
+			socket.end();
+			expect((await echoed).byteLength).toBe(0);
+		});
+
+		test("a reset client does not stop the server", async () => {
+			const cli = await start(runtime, ["--driver", driver]);
+			const rude = await connect(cli.port);
+			rude.on("error", () => {});
+			rude.write(pattern(0, 1 << 20));
+			rude.resetAndDestroy();
+			const socket = await connect(cli.port);
+			const echoed = readToEnd(socket);
+			socket.end(pattern(1, 1000));
+			assertBytes(await echoed, pattern(1, 1000), "echo after a reset");
+			expect(cli.child.exitCode).toBeNull();
+		});
+
+		for (const signal of ["SIGTERM", "SIGINT"] as const) {
+			test(`${signal}: echoes what arrived, half-closes, aborts a stuck client at the drain timeout, exits 0`, async () => {
+				const cli = await start(runtime, ["--driver", driver, "--drain-timeout", "500ms"]);
+				const polite = await connect(cli.port);
+				const politeEcho = readToEnd(polite);
+				polite.write(pattern(0, 200_000));
+				await received(polite, 200_000);
+				// A client that sends without reading cannot be drained; the timeout must abort it.
+				const stuck = await connect(cli.port);
+				stuck.on("error", () => {});
+				stuck.pause();
+				stuck.write(pattern(0, 32 << 20));
+				process.kill(cli.child.pid as number, signal);
+				const got = await politeEcho;
+				assertBytes(got, pattern(0, 200_000), "echo before the shutdown");
+				polite.end();
+				expect(await cli.exit()).toBe(0);
+				expect(cli.stdout()).toMatch(/served 2 connections, echoed .* \(\d+ bytes\), \d+ errors?, 1 aborted/);
+				stuck.destroy();
+			}, 30_000);
+		}
+
+		test("a second signal exits at once, without waiting for the drain timeout", async () => {
+			const cli = await start(runtime, ["--driver", driver, "--drain-timeout", "60s"]);
+			const stuck = await connect(cli.port);
+			stuck.on("error", () => {});
+			stuck.pause();
+			stuck.write(pattern(0, 32 << 20));
+			await new Promise((resolve) => setTimeout(resolve, 200));
+			process.kill(cli.child.pid as number, "SIGTERM");
+			await new Promise((resolve) => setTimeout(resolve, 200));
+			process.kill(cli.child.pid as number, "SIGTERM");
+			const status = await cli.exit(5000);
+			expect(status).not.toBe(0);
+			stuck.destroy();
+		}, 20_000);
+
+		test("--quiet prints nothing on start or exit", async () => {
+			const { run } = await import("./harness.ts");
+			const r = run(runtime, ["--port", "0", "--quiet", "--driver", driver]);
+			await new Promise((resolve) => setTimeout(resolve, 700));
+			process.kill(r.child.pid as number, "SIGTERM");
+			expect(await r.exit()).toBe(0);
+			expect(r.stdout()).toBe("");
+			expect(r.stderr()).toBe("");
+		});
+
+		test("--verbose logs a line per connection with peer, bytes, duration and outcome", async () => {
+			const cli = await start(runtime, ["--driver", driver, "--verbose"]);
+			const socket = await connect(cli.port);
+			const port = socket.localPort;
+			const echoed = readToEnd(socket);
+			socket.end(pattern(0, 4321));
+			await echoed;
+			for (let i = 0; i < 100 && !cli.stderr().includes(`:${port} `); i++) await new Promise((r) => setTimeout(r, 20));
+			expect(cli.stderr()).toMatch(new RegExp(`tcp://127\\.0\\.0\\.1:${port} in 4321 B out 4321 B \\d+ ms closed`));
+		});
+	});
+}

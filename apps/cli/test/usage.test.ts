@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, symlinkSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execPath } from "node:process";
+import { killAll, type Runtime, run, start } from "./harness.ts";
+
+afterEach(killAll);
+
+/** One line on stderr, no stack trace, nothing on stdout. */
+function expectOneLineError(stderr: string, stdout: string, pattern: RegExp): void {
+	const lines = stderr.trimEnd().split("\n");
+	expect(lines).toHaveLength(1);
+	expect(lines[0]).toMatch(/^echo-cli: /);
+	expect(lines[0]).toMatch(pattern);
+	expect(stderr).not.toMatch(/\n\s+at /);
+	expect(stdout).toBe("");
+}
+
+const usageErrors: [string, string[], RegExp][] = [
+	["a port that is not a number", ["--port", "abc"], /invalid port 'abc'.*0 to 65535/],
+	["a negative port", ["--port", "-1"], /invalid port '-1'/],
+	["a port above 65535", ["--port", "70000"], /invalid port '70000'/],
+	["an unknown flag", ["--bogus"], /unknown option '--bogus'.*--help/i],
+	["an unknown driver", ["--driver", "deno"], /unknown driver 'deno'.*auto, node or bun/],
+	["a stray argument", ["serve"], /unexpected argument 'serve'/],
+	["a bad drain timeout", ["--drain-timeout", "soon"], /invalid --drain-timeout 'soon'.*500ms/],
+	["a flag without its value", ["--port"], /--port.*missing/],
+];
+
+for (const runtime of ["node", "bun"] as Runtime[]) {
+	describe(`echo-cli usage on ${runtime}`, () => {
+		for (const [what, args, message] of usageErrors) {
+			test(`${what} exits 2 with one line`, async () => {
+				const r = run(runtime, args);
+				expect(await r.exit()).toBe(2);
+				expectOneLineError(r.stderr(), r.stdout(), message);
+			});
+		}
+
+		test("an unknown driver in ECHO_CLI_DRIVER exits 2", async () => {
+			const r = run(runtime, [], { ECHO_CLI_DRIVER: "nope" });
+			expect(await r.exit()).toBe(2);
+			expectOneLineError(r.stderr(), r.stdout(), /unknown driver 'nope' in ECHO_CLI_DRIVER/);
+		});
+
+		test("a port in use exits 1 and names the fix", async () => {
+			const blocker = net.createServer().listen(0, "127.0.0.1");
+			await new Promise((resolve) => blocker.once("listening", resolve));
+			const port = (blocker.address() as net.AddressInfo).port;
+			try {
+				const r = run(runtime, ["--port", String(port)]);
+				expect(await r.exit()).toBe(1);
+				expectOneLineError(
+					r.stderr(),
+					r.stdout(),
+					new RegExp(`127\\.0\\.0\\.1:${port} is already in use.*another port`),
+				);
+			} finally {
+				blocker.close();
+			}
+		});
+
+		test("an unknown host exits 1", async () => {
+			const r = run(runtime, ["--host", "no-such-host.invalid", "--port", "0"]);
+			expect(await r.exit()).toBe(1);
+			expectOneLineError(r.stderr(), r.stdout(), /cannot listen on no-such-host\.invalid:0/);
+		});
+
+		test("a privileged port without privileges exits 1 with permission denied", async () => {
+			// As root every port is allowed, so drop to nobody for this one run.
+			const asRoot = process.getuid?.() === 0;
+			const { spawn } = await import("node:child_process");
+			const command = runtime === "bun" ? execPath : "node";
+			const { CLI } = await import("./harness.ts");
+			const argv = asRoot
+				? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", command, CLI, "--port", "80"]
+				: [command, CLI, "--port", "80"];
+			const child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+			let err = "";
+			let out = "";
+			child.stderr.on("data", (d: Buffer) => {
+				err += d;
+			});
+			child.stdout.on("data", (d: Buffer) => {
+				out += d;
+			});
+			const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+			expect(code).toBe(1);
+			expectOneLineError(err, out, /permission denied.*above 1023/);
+		});
+
+		test("--help describes every flag and exits 0", async () => {
+			const r = run(runtime, ["--help"]);
+			expect(await r.exit()).toBe(0);
+			for (const flag of [
+				"--host",
+				"--port",
+				"--driver",
+				"--drain-timeout",
+				"--quiet",
+				"--verbose",
+				"--help",
+				"--version",
+				"ECHO_CLI_DRIVER",
+			])
+				expect(r.stdout()).toContain(flag);
+		});
+
+		test("--version prints the package version", async () => {
+			const { version } = (await import("../package.json")).default;
+			const r = run(runtime, ["--version"]);
+			expect(await r.exit()).toBe(0);
+			expect(r.stdout().trim()).toBe(version);
+		});
+	});
+}
+
+describe("driver choice", () => {
+	test("ECHO_CLI_DRIVER picks the driver when no flag is given", async () => {
+		const cli = await start("bun", [], { ECHO_CLI_DRIVER: "node" });
+		expect(cli.stdout()).toContain("(driver node, Bun ");
+	});
+
+	test("--driver wins over ECHO_CLI_DRIVER", async () => {
+		const cli = await start("bun", ["--driver", "bun"], { ECHO_CLI_DRIVER: "node" });
+		expect(cli.stdout()).toContain("(driver bun, Bun ");
+	});
+
+	test("auto picks the node driver on Node and the bun driver on Bun", async () => {
+		expect((await start("node")).stdout()).toContain("(driver node, Node ");
+		expect((await start("bun")).stdout()).toContain("(driver bun, Bun ");
+	});
+
+	test("--driver bun on Node re-runs under Bun when bun is on the PATH", async () => {
+		const bin = mkdtempSync(join(tmpdir(), "echo-cli-path-"));
+		symlinkSync(execPath, join(bin, "bun"));
+		const cli = await start("node", ["--driver", "bun"], { PATH: `${bin}:${process.env.PATH}` });
+		expect(cli.stdout()).toContain("(driver bun, Bun ");
+		process.kill(cli.child.pid as number, "SIGTERM");
+		expect(await cli.exit()).toBe(0);
+		expect(cli.stdout()).toContain("served 0 connections");
+	});
+
+	test("--driver bun on Node without bun says how to run on Bun and exits 1", async () => {
+		const bin = mkdtempSync(join(tmpdir(), "echo-cli-path-"));
+		const { execFileSync } = await import("node:child_process");
+		symlinkSync(execFileSync("sh", ["-c", "command -v node"]).toString().trim(), join(bin, "node"));
+		const r = run("node", ["--driver", "bun"], { PATH: bin });
+		expect(await r.exit()).toBe(1);
+		expectOneLineError(r.stderr(), r.stdout(), /needs the Bun runtime.*bunx --bun @echo-cli\/cli --driver bun/);
+	});
+});

@@ -1,0 +1,1 @@
+export { BunDriver } from "./driver.ts";
