@@ -33,12 +33,14 @@ export async function serveCommand(config: ServeConfig, driver: Driver, output: 
 		},
 	});
 	if (!config.quiet) {
-		output.out(`listening on ${formatAddress(listener.address)} (driver ${driver.name}, ${runtimeName})`);
+		// One write, so that a reader of the first line also has the second.
+		let banner = `listening on ${formatAddress(listener.address)} (driver ${driver.name}, ${runtimeName})`;
 		const address = listener.address;
 		if (address.transport === "tcp") {
 			const host = address.host === "0.0.0.0" ? "127.0.0.1" : address.host === "::" ? "::1" : address.host;
-			output.out(`try it: nc ${host} ${address.port}`);
+			banner += `\ntry it: nc ${host} ${address.port}`;
 		}
+		output.out(banner);
 	}
 
 	const signal = await new Promise<NodeJS.Signals>((resolve) => {
