@@ -96,7 +96,10 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 			result = Promise.reject(error);
 		}
 		result.then(
-			() => connection.end(),
+			() => {
+				// Idempotent for handlers that ended; a lost connection shows in `closed` and `error`.
+				void connection.end();
+			},
 			(error: unknown) => {
 				failure = error;
 				// A failed connection is reported through `closed`; only the handler's own faults are its errors.
