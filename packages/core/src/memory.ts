@@ -29,8 +29,6 @@ export interface MemoryDriverOptions {
 	readonly fault?: MemoryFault;
 }
 
-declare const setImmediate: ((task: () => void) => unknown) | undefined;
-
 const schedule: (task: () => void) => void =
 	typeof setImmediate === "function" ? (task) => setImmediate(task) : (task) => setTimeout(task, 0);
 

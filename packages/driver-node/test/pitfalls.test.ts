@@ -167,7 +167,7 @@ describe(`node:net pitfalls on ${runtime}`, () => {
 		// This file runs from test/ and, compiled for Node 20, from .test-dist/test/.
 		const compiled = import.meta.url.includes("/.test-dist/");
 		const fixture = fileURLToPath(
-			new URL(`${compiled ? "../../test/" : "./"}fixtures/emfile-server.mjs`, import.meta.url),
+			new URL(`${compiled ? "../../test/" : "./"}fixtures/echo-server.mjs`, import.meta.url),
 		);
 		const command = onBun ? process.execPath : "node";
 		const child = spawn("sh", ["-c", `ulimit -n 64 && exec "${command}" "${fixture}"`], {

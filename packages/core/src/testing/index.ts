@@ -22,3 +22,4 @@ export {
 	readExactly,
 	within,
 } from "./conformance.ts";
+export { rss, type ServerProcess, type SoakCase, type SoakTarget, soak, spawnServer } from "./soak.ts";

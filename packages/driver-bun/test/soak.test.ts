@@ -1,0 +1,11 @@
+import { describe, test } from "bun:test";
+import { fileURLToPath } from "node:url";
+import { soak, spawnServer } from "@echo-cli/core/testing";
+import { BunDriver } from "../src/index.ts";
+
+const server = fileURLToPath(new URL("./fixtures/echo-server.ts", import.meta.url));
+
+describe(`BunDriver at volume, server on Bun ${Bun.version}`, () => {
+	for (const c of soak({ start: () => spawnServer(process.execPath, [server]), client: new BunDriver() }))
+		test(c.name, c.run, c.timeout);
+});
