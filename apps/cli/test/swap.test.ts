@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, test } from "bun:test";
-import { type RemoteEcho, sameAcrossServers } from "@echo-cli/core/testing";
+import { type RemoteEcho, sameAcrossServers } from "@echo-cli/core/testing/properties";
 import { NodeDriver } from "@echo-cli/driver-node";
 import { killAll, type Runtime, start } from "./harness.ts";
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { echo, MemoryDriver, type MemoryFault, serve } from "../src/index.ts";
-import { properties, sameAcrossServers } from "../src/testing/index.ts";
+import { properties, sameAcrossServers } from "../src/testing/properties/index.ts";
 import { checkModel } from "./model.ts";
 
 /** A property failure about the bytes or the FIN, not a timeout. */

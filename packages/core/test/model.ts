@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { type Connection, ConnectionError, type Driver, MisuseError } from "../src/index.ts";
-import { assertBytes, check, concat, runParameters, within } from "../src/testing/index.ts";
+import { assertBytes, check, concat, within } from "../src/testing/index.ts";
+import { runParameters } from "../src/testing/properties/index.ts";
 
 /**
  * A model of one connection pair (`client` and the accepted `server`):

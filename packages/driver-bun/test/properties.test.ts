@@ -1,5 +1,5 @@
 import { describe, test } from "bun:test";
-import { properties } from "@echo-cli/core/testing";
+import { properties } from "@echo-cli/core/testing/properties";
 import { BunDriver } from "../src/index.ts";
 
 describe(`echo properties, BunDriver on Bun ${Bun.version}`, () => {

@@ -1,5 +1,5 @@
 import { describe, test } from "node:test";
-import { properties } from "@echo-cli/core/testing";
+import { properties } from "@echo-cli/core/testing/properties";
 import { NodeDriver } from "../src/index.ts";
 import { onBun, runtime } from "./runtime.ts";
 

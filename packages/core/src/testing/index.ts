@@ -22,17 +22,4 @@ export {
 	readExactly,
 	within,
 } from "./conformance.ts";
-export {
-	echoStream,
-	type Piece,
-	type PropertyCase,
-	type PropertyTarget,
-	properties,
-	type RemoteEcho,
-	runParameters,
-	type Stream,
-	sameAcrossServers,
-	streamArb,
-	streamBytes,
-} from "./properties.ts";
 export { rss, type ServerProcess, type SoakCase, type SoakTarget, soak, spawnServer } from "./soak.ts";

@@ -1,9 +1,13 @@
+/**
+ * fast-check properties of an echo server, for any driver. Needs the
+ * `fast-check` package (an optional peer dependency of @echo-cli/core).
+ */
 import fc from "fast-check";
-import type { Address, Connection, Driver, Listener } from "../contract.ts";
-import { echo } from "../echo.ts";
-import { type Server, serve } from "../serve.ts";
-import { assertBytes, concat, randomBytes } from "./bytes.ts";
-import { check, pause, readAll, within } from "./conformance.ts";
+import type { Address, Connection, Driver, Listener } from "../../contract.ts";
+import { echo } from "../../echo.ts";
+import { type Server, serve } from "../../serve.ts";
+import { assertBytes, concat, randomBytes } from "../bytes.ts";
+import { check, pause, readAll, within } from "../conformance.ts";
 
 const KiB = 1024;
 
