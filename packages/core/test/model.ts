@@ -198,7 +198,7 @@ export const commandsArb = fc.commands(
 );
 
 /** Runs the model over `driver`: every command sequence must match the model. */
-export async function checkModel(driver: Driver, numRuns: number): Promise<void> {
+export async function checkModel(driver: Driver, numRuns: number, parameters?: fc.Parameters<unknown>): Promise<void> {
 	const listener = await driver.listen({ host: "127.0.0.1", port: 0 });
 	try {
 		await fc.assert(
@@ -216,7 +216,7 @@ export async function checkModel(driver: Driver, numRuns: number): Promise<void>
 					server.close();
 				}
 			}),
-			runParameters(numRuns),
+			runParameters(numRuns, parameters),
 		);
 	} finally {
 		await listener.close();

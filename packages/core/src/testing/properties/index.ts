@@ -23,6 +23,8 @@ export interface PropertyTarget {
 	readonly highWaterMark?: number;
 	/** Runs per property when `FC_NUM_RUNS` is not set. */
 	readonly numRuns?: number;
+	/** fast-check parameters that override the defaults and the environment, e.g. a fixed seed. */
+	readonly parameters?: fc.Parameters<unknown>;
 }
 
 export interface PropertyCase {
@@ -45,7 +47,7 @@ export interface Stream {
 }
 
 /** `FC_SEED` and `FC_NUM_RUNS` replay and scale every property. */
-export function runParameters(defaultRuns: number): fc.Parameters<unknown> {
+export function runParameters(defaultRuns: number, overrides: fc.Parameters<unknown> = {}): fc.Parameters<unknown> {
 	const seed = process.env.FC_SEED;
 	const runs = process.env.FC_NUM_RUNS;
 	return {
@@ -53,6 +55,7 @@ export function runParameters(defaultRuns: number): fc.Parameters<unknown> {
 		...(seed ? { seed: Number(seed) } : {}),
 		// A failure prints the seed and path to replay it with FC_SEED and fast-check's `path`.
 		verbose: 1,
+		...overrides,
 	};
 }
 
@@ -142,7 +145,7 @@ export function properties(target: PropertyTarget): PropertyCase[] {
 						fc.asyncProperty(streamArb(), async (stream) => {
 							assertBytes(await echoStream(client, address, stream), streamBytes(stream), "echo");
 						}),
-						runParameters(runs),
+						runParameters(runs, target.parameters),
 					);
 				}),
 		},
@@ -161,7 +164,7 @@ export function properties(target: PropertyTarget): PropertyCase[] {
 								});
 							},
 						),
-						runParameters(Math.max(1, Math.ceil(runs / 2))),
+						runParameters(Math.max(1, Math.ceil(runs / 2)), target.parameters),
 					);
 				}),
 		},
@@ -187,7 +190,7 @@ export function properties(target: PropertyTarget): PropertyCase[] {
 								c.close();
 							}
 						}),
-						runParameters(runs),
+						runParameters(runs, target.parameters),
 					);
 				}),
 		},
@@ -237,7 +240,7 @@ export function properties(target: PropertyTarget): PropertyCase[] {
 								c.close();
 							}
 						}),
-						runParameters(Math.max(1, Math.ceil(runs / 2))),
+						runParameters(Math.max(1, Math.ceil(runs / 2)), target.parameters),
 					);
 				}),
 		},
@@ -255,7 +258,11 @@ export interface RemoteEcho {
  * The same generated case against every server gives byte-identical results,
  * equal to what was sent.
  */
-export async function sameAcrossServers(servers: readonly RemoteEcho[], numRuns = 20): Promise<void> {
+export async function sameAcrossServers(
+	servers: readonly RemoteEcho[],
+	numRuns = 20,
+	parameters?: fc.Parameters<unknown>,
+): Promise<void> {
 	await fc.assert(
 		fc.asyncProperty(fc.array(streamArb(4, 128 * KiB), { minLength: 1, maxLength: 8 }), async (streams) => {
 			const results = await Promise.all(
@@ -275,6 +282,6 @@ export async function sameAcrossServers(servers: readonly RemoteEcho[], numRuns 
 				assertBytes(echoed, streamBytes(streams[i] as Stream), `${first.name}, connection ${i}`);
 			});
 		}),
-		runParameters(numRuns),
+		runParameters(numRuns, parameters),
 	);
 }
