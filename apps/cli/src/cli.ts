@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import { createRequire } from "node:module";
+import { Logger } from "./log.ts";
 import { HELP, parseCommand, UsageError } from "./options.ts";
 import { loadDriver, rerunUnderBun } from "./runtime.ts";
-import { type Output, serveCommand } from "./serve-command.ts";
+import { serveCommand } from "./serve-command.ts";
 
-const output: Output = {
-	out: (line) => process.stdout.write(`${line}\n`),
-	err: (line) => process.stderr.write(`${line}\n`),
+const output = {
+	out: (line: string) => process.stdout.write(`${line}\n`),
+	err: (line: string) => process.stderr.write(`${line}\n`),
 };
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -38,7 +39,7 @@ async function main(argv: readonly string[]): Promise<number> {
 		);
 		return 1;
 	}
-	return serveCommand(command, driver, output);
+	return serveCommand(command, driver, new Logger(command.logFormat, command.quiet, process, process.env));
 }
 
 main(process.argv.slice(2)).then(

@@ -1,17 +1,24 @@
 import { parseArgs } from "node:util";
 
 export type DriverChoice = "auto" | "node" | "bun";
+export type LogFormat = "text" | "json";
 
 export interface ServeConfig {
 	readonly command: "serve";
 	readonly host: string;
 	readonly port: number;
+	/** A unix socket path; when set, host and port are not used. */
+	readonly unix: string | undefined;
 	readonly driver: DriverChoice;
-	/** Where the driver choice came from, for error messages. */
-	readonly driverSource: "flag" | "environment" | "default";
 	readonly drainTimeout: number;
+	/** Milliseconds, or undefined for no idle timeout. */
+	readonly idleTimeout: number | undefined;
+	readonly maxConnections: number | undefined;
 	readonly quiet: boolean;
 	readonly verbose: boolean;
+	/** Bytes dumped per connection and direction, or undefined for no dump. */
+	readonly hexdump: number | undefined;
+	readonly logFormat: LogFormat;
 }
 
 export type Command = ServeConfig | { readonly command: "help" } | { readonly command: "version" };
@@ -29,30 +36,52 @@ Serves echo: every byte a client sends comes back, in order, until the
 client half-closes; then the server half-closes too.
 
 Options:
-  --host HOST             address to listen on (default 127.0.0.1; :: for all IPv6)
+  --host HOST             address to listen on (default 127.0.0.1); ::1 for IPv6
+                          loopback, :: for every address (IPv4 too where the OS allows)
   -p, --port PORT         port to listen on, 0 picks a free one (default 1337)
+  --unix PATH             listen on a unix domain socket instead of TCP; a stale
+                          socket file nobody answers on is replaced, and removed on exit
   --driver NAME           auto, node or bun (default auto: bun on Bun, node on Node);
                           the ECHO_CLI_DRIVER environment variable sets it too
+  --max-connections N     close connections above N at once (counted; logged with --verbose)
+  --idle-timeout TIME     half-close, then close, a connection idle that long (default off)
   --drain-timeout TIME    on SIGINT/SIGTERM, how long open connections get to
-                          finish, e.g. 500ms, 2s, 1m; a bare number is seconds (default 2s)
+                          finish (default 2s)
   -q, --quiet             print nothing but errors
   --verbose               print a line per connection: peer, bytes, duration, outcome
+  --hexdump               dump each connection's traffic to stderr, in hex and ASCII
+  --hexdump-limit BYTES   bytes dumped per connection and direction (default 4096)
+  --log-format FORMAT     text or json (one JSON object per line) (default text)
   -h, --help              show this help
   -V, --version           print the version
 
+TIME is a duration such as 500ms, 2s or 1m; a bare number is seconds.
+
 On SIGINT or SIGTERM the server stops accepting, echoes what already arrived,
 half-closes every connection, waits up to the drain timeout, aborts the rest
-and exits 0. A second signal exits at once.
+and exits 0. A second signal exits at once. When file descriptors run short,
+new connections are closed at once and a warning says so, at most every 10 s.
 
-Exit status: 0 after a clean stop, 1 when the server cannot start (port in
-use, permission denied, unknown host), 2 for bad usage.
+Exit status: 0 after a clean stop, 1 when the server cannot start (address in
+use, permission denied, unknown host, missing directory), 2 for bad usage.
+
+Colors: only on a terminal, and never with NO_COLOR set.
 
 Runtime: the published bin runs on Node. To run on Bun: bunx --bun @echo-cli/cli
-(or bun run echo-cli in this repository). --driver bun on Node re-runs the
-command under Bun when bun is on the PATH.`;
+(or bun apps/cli/dist/cli.js in this repository). --driver bun on Node re-runs
+the command under Bun when bun is on the PATH.`;
 
 const DRIVERS: readonly DriverChoice[] = ["auto", "node", "bun"];
-const VALUE_OPTIONS = new Set(["--host", "--port", "-p", "--driver", "--drain-timeout"]);
+const VALUE_OPTIONS = new Map([
+	["--host", "--host"],
+	["--port", "--port"],
+	["-p", "--port"],
+	["--driver", "--driver"],
+	["--drain-timeout", "--drain-timeout"],
+	["--idle-timeout", "--idle-timeout"],
+	["--max-connections", "--max-connections"],
+	["--hexdump-limit", "--hexdump-limit"],
+]);
 
 export function parseCommand(argv: readonly string[], env: Record<string, string | undefined>): Command {
 	let parsed: ReturnType<typeof parseArgs<typeof config>>;
@@ -63,10 +92,16 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 		options: {
 			host: { type: "string" },
 			port: { type: "string", short: "p" },
+			unix: { type: "string" },
 			driver: { type: "string" },
 			"drain-timeout": { type: "string" },
+			"idle-timeout": { type: "string" },
+			"max-connections": { type: "string" },
 			quiet: { type: "boolean", short: "q" },
 			verbose: { type: "boolean" },
+			hexdump: { type: "boolean" },
+			"hexdump-limit": { type: "string" },
+			"log-format": { type: "string" },
 			help: { type: "boolean", short: "h" },
 			version: { type: "boolean", short: "V" },
 		},
@@ -86,24 +121,46 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 	if (values.quiet && values.verbose) throw new UsageError("--quiet and --verbose cannot be used together");
 
 	const fromEnv = env.ECHO_CLI_DRIVER?.trim();
-	const driverSource = values.driver !== undefined ? "flag" : fromEnv ? "environment" : "default";
+	const fromFlag = values.driver !== undefined;
 	const driver = (values.driver ?? (fromEnv || "auto")).toLowerCase();
 	if (!DRIVERS.includes(driver as DriverChoice)) {
-		const where = driverSource === "flag" ? "--driver" : "ECHO_CLI_DRIVER";
-		throw new UsageError(`unknown driver '${driver}' in ${where}; choose auto, node or bun`);
+		throw new UsageError(
+			`unknown driver '${driver}' in ${fromFlag ? "--driver" : "ECHO_CLI_DRIVER"}; choose auto, node or bun`,
+		);
 	}
 	const host = values.host ?? "127.0.0.1";
 	if (host.trim() === "") throw new UsageError("--host is empty; give an address such as 127.0.0.1 or ::1");
+	const unix = values.unix;
+	if (unix !== undefined) {
+		if (unix === "") throw new UsageError("--unix is empty; give a socket path such as /tmp/echo.sock");
+		if (values.host !== undefined || values.port !== undefined) {
+			throw new UsageError("--unix cannot be combined with --host or --port; a server listens on one or the other");
+		}
+	}
+	const logFormat = values["log-format"] ?? "text";
+	if (logFormat !== "text" && logFormat !== "json") {
+		throw new UsageError(`unknown --log-format '${logFormat}'; choose text or json`);
+	}
+	if (values["hexdump-limit"] !== undefined && !values.hexdump) {
+		throw new UsageError("--hexdump-limit needs --hexdump");
+	}
 
 	return {
 		command: "serve",
 		host: host.replace(/^\[(.*)\]$/, "$1"),
 		port: parsePort(values.port ?? "1337"),
+		unix,
 		driver: driver as DriverChoice,
-		driverSource,
 		drainTimeout: parseDuration(values["drain-timeout"] ?? "2s", "--drain-timeout"),
+		idleTimeout: values["idle-timeout"] === undefined ? undefined : positiveDuration(values["idle-timeout"]),
+		maxConnections:
+			values["max-connections"] === undefined
+				? undefined
+				: parseCount(values["max-connections"], "--max-connections", "connections"),
 		quiet: values.quiet ?? false,
 		verbose: values.verbose ?? false,
+		hexdump: values.hexdump ? parseCount(values["hexdump-limit"] ?? "4096", "--hexdump-limit", "bytes") : undefined,
+		logFormat,
 	};
 }
 
@@ -125,14 +182,29 @@ export function parseDuration(text: string, flag: string): number {
 	return ms;
 }
 
-/** parseArgs reads `--port -1` as a missing value; pass it on as `--port=-1` so the port check can name it. */
+function positiveDuration(text: string): number {
+	const ms = parseDuration(text, "--idle-timeout");
+	if (ms < 1) throw new UsageError(`invalid --idle-timeout '${text}'; it must be at least 1ms (leave it out for none)`);
+	return ms;
+}
+
+function parseCount(text: string, flag: string, what: string): number {
+	const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+	if (!Number.isSafeInteger(value) || value < 1) {
+		throw new UsageError(`invalid ${flag} '${text}'; give a whole number of ${what}, 1 or more`);
+	}
+	return value;
+}
+
+/** parseArgs reads `--port -1` as a missing value; pass it on as `--port=-1` so the check can name it. */
 function joinNegativeValues(argv: readonly string[]): string[] {
 	const out: string[] = [];
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i] as string;
 		const next = argv[i + 1];
-		if (VALUE_OPTIONS.has(arg) && next !== undefined && /^-\d/.test(next)) {
-			out.push(`${arg === "-p" ? "--port" : arg}=${next}`);
+		const long = VALUE_OPTIONS.get(arg);
+		if (long && next !== undefined && /^-\d/.test(next)) {
+			out.push(`${long}=${next}`);
 			i++;
 		} else out.push(arg);
 	}

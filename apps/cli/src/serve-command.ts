@@ -1,47 +1,73 @@
-import { type Driver, echo, formatAddress, ListenError, serve } from "@echo-cli/core";
-import { formatBytes, formatDuration, plural } from "./format.ts";
+import { type Address, type Driver, echo, ListenError, type Listener, serve } from "@echo-cli/core";
+import { formatDuration, plural } from "./format.ts";
+import { dumpingEcho } from "./hexdump.ts";
+import { descriptorCapacity } from "./limits.ts";
+import type { Logger } from "./log.ts";
 import type { ServeConfig } from "./options.ts";
 import { runtimeName } from "./runtime.ts";
 
-export interface Output {
-	out(line: string): void;
-	err(line: string): void;
-}
+/** How often, at most, the CLI says that it is refusing connections for lack of descriptors. */
+const DESCRIPTOR_WARNING_INTERVAL = 10_000;
 
 /** Serves echo until a signal; resolves to the exit status. */
-export async function serveCommand(config: ServeConfig, driver: Driver, output: Output): Promise<number> {
-	let listener: Awaited<ReturnType<Driver["listen"]>>;
+export async function serveCommand(config: ServeConfig, driver: Driver, log: Logger): Promise<number> {
+	const descriptors = descriptorCapacity();
+	const userCap = config.maxConnections ?? Number.POSITIVE_INFINITY;
+	const fdCap = descriptors?.capacity ?? Number.POSITIVE_INFINITY;
+	const capByUser = userCap <= fdCap;
+	let lastWarning = Number.NEGATIVE_INFINITY;
+	let refusedSinceWarning = 0;
+
+	const onRefuse = (remote: Address) => {
+		if (capByUser) {
+			if (config.verbose) log.refused(remote, `max connections (${userCap}) reached`);
+			return;
+		}
+		refusedSinceWarning++;
+		if (config.verbose) log.refused(remote, "out of file descriptors");
+		const now = performance.now();
+		if (now - lastWarning >= DESCRIPTOR_WARNING_INTERVAL) {
+			log.warning(
+				`refusing connections: ${fdCap} open connections use the file descriptor limit (${descriptors?.limit}); ` +
+					`${plural(refusedSinceWarning, "connection")} closed at once; raise the limit with ulimit -n`,
+			);
+			lastWarning = now;
+			refusedSinceWarning = 0;
+		}
+	};
+
+	let listener: Listener;
 	try {
-		listener = await driver.listen({ host: config.host, port: config.port });
+		listener = await driver.listen({
+			...(config.unix ? { path: config.unix } : { host: config.host, port: config.port }),
+			maxConnections: Math.min(userCap, fdCap),
+			onRefuse,
+		});
 	} catch (error) {
 		if (error instanceof ListenError) {
-			output.err(`echo-cli: ${error.message}`);
+			log.error(error.message);
 			return 1;
 		}
 		throw error;
 	}
-	const server = serve(listener, echo, {
+
+	const handler = config.hexdump !== undefined ? dumpingEcho(log, config.hexdump) : echo;
+	const server = serve(listener, handler, {
+		idleTimeout: config.idleTimeout,
 		onError(error, connection) {
-			if (!config.quiet) output.err(`echo-cli: ${formatAddress(connection.remote)}: ${String(error)}`);
+			log.error(`${connection.remote.transport === "tcp" ? `${connection.remote.host}: ` : ""}${String(error)}`);
 		},
 		onClose(connection, info) {
 			if (!config.verbose) return;
-			output.err(
-				`${formatAddress(connection.remote)} in ${connection.bytesRead} B out ${connection.bytesWritten} B ` +
-					`${formatDuration(info.duration)} ${info.outcome}`,
-			);
+			log.connection(connection.remote, {
+				bytesIn: connection.bytesRead,
+				bytesOut: connection.bytesWritten,
+				duration: info.duration,
+				outcome: info.outcome,
+			});
 		},
 	});
-	if (!config.quiet) {
-		// One write, so that a reader of the first line also has the second.
-		let banner = `listening on ${formatAddress(listener.address)} (driver ${driver.name}, ${runtimeName})`;
-		const address = listener.address;
-		if (address.transport === "tcp") {
-			const host = address.host === "0.0.0.0" ? "127.0.0.1" : address.host === "::" ? "::1" : address.host;
-			banner += `\ntry it: nc ${host} ${address.port}`;
-		}
-		output.out(banner);
-	}
+	log.listening(listener.address, driver.name, runtimeName);
 
 	const signal = await new Promise<NodeJS.Signals>((resolve) => {
 		process.once("SIGINT", () => resolve("SIGINT"));
@@ -49,25 +75,25 @@ export async function serveCommand(config: ServeConfig, driver: Driver, output: 
 	});
 	// A second signal means: stop now.
 	const again = (second: NodeJS.Signals) => {
-		if (!config.quiet) output.err(`echo-cli: ${second} again, exiting without draining`);
+		if (!config.quiet) log.note(`${second} again, exiting without draining`);
 		process.exit(second === "SIGINT" ? 130 : 143);
 	};
 	process.on("SIGINT", again);
 	process.on("SIGTERM", again);
 
-	if (!config.quiet && config.verbose) {
-		output.err(
-			`echo-cli: ${signal}: draining ${plural(server.connections.size, "connection")} for up to ${formatDuration(config.drainTimeout)}`,
+	if (config.verbose) {
+		log.note(
+			`${signal}: draining ${plural(server.connections.size, "connection")} for up to ${formatDuration(config.drainTimeout)}`,
 		);
 	}
 	const result = await server.shutdown({ timeout: config.drainTimeout });
-	if (!config.quiet) {
-		const stats = server.stats;
-		output.out(
-			`served ${plural(stats.accepted, "connection")}, echoed ${formatBytes(stats.bytesOut)} ` +
-				`(${stats.bytesOut} bytes), ${plural(stats.errors, "error")}` +
-				(result.aborted > 0 ? `, ${result.aborted} aborted at the drain timeout` : ""),
-		);
-	}
+	const stats = server.stats;
+	log.summary({
+		accepted: stats.accepted,
+		bytesOut: stats.bytesOut,
+		errors: stats.errors,
+		refused: listener.refusedCount,
+		aborted: result.aborted,
+	});
 	return 0;
 }

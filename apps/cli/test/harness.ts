@@ -60,20 +60,42 @@ export async function start(
 	args: readonly string[] = [],
 	env: Record<string, string> = {},
 ): Promise<Run & { port: number; host: string }> {
-	const r = run(runtime, ["--port", "0", ...args], env);
+	const r = await startWith(runtime, ["--port", "0", ...args], env);
+	const match = /listening on tcp:\/\/(\[[^\]]+\]|[^:]+):(\d+)/.exec(r.stdout()) as RegExpExecArray;
+	return { ...r, host: (match[1] as string).replace(/[[\]]/g, ""), port: Number(match[2]) };
+}
+
+/** Starts the CLI with exactly `args` and waits until it says where it listens. */
+export async function startWith(
+	runtime: Runtime,
+	args: readonly string[],
+	env: Record<string, string> = {},
+): Promise<Run> {
+	const r = run(runtime, args, env);
 	const started = Date.now();
 	for (;;) {
-		const match = /listening on tcp:\/\/(\[[^\]]+\]|[^:]+):(\d+)/.exec(r.stdout());
-		if (match) return { ...r, host: (match[1] as string).replace(/[[\]]/g, ""), port: Number(match[2]) };
+		if (/listening on \S+ \(driver|"event":"listening"/.test(r.stdout())) return r;
 		if (r.child.exitCode !== null) throw new Error(`the CLI exited early: ${r.stderr()}`);
 		if (Date.now() - started > 10_000) throw new Error(`no listening line after 10 s; stderr: ${r.stderr()}`);
 		await new Promise((resolve) => setTimeout(resolve, 20));
 	}
 }
 
+/** Polls `condition` every 20 ms for up to `ms`; rejects with `message` if it never holds. */
+export async function eventually(condition: () => boolean, ms: number, message: () => string): Promise<void> {
+	const started = Date.now();
+	while (!condition()) {
+		if (Date.now() - started > ms) throw new Error(message());
+		await new Promise((resolve) => setTimeout(resolve, 20));
+	}
+}
+
 /** A raw node:net client, independent of the drivers under test. */
-export async function connect(port: number, host = "127.0.0.1"): Promise<net.Socket> {
-	const socket = net.connect({ port, host, allowHalfOpen: true });
+export async function connect(port: number | string, host = "127.0.0.1"): Promise<net.Socket> {
+	const socket =
+		typeof port === "string"
+			? net.connect({ path: port, allowHalfOpen: true })
+			: net.connect({ port, host, allowHalfOpen: true });
 	await once(socket, "connect");
 	return socket;
 }

@@ -23,6 +23,7 @@ export abstract class BaseConnection implements Connection {
 	readonly closed: Promise<void>;
 	bytesRead = 0;
 	bytesWritten = 0;
+	lastActivity = performance.now();
 
 	#chunks: (Uint8Array | undefined)[] = [];
 	#head = 0;
@@ -96,6 +97,7 @@ export abstract class BaseConnection implements Connection {
 		if (this.#terminated) return Promise.reject(this.#error ?? closedError());
 		if (bytes.byteLength === 0) return settled;
 		this.bytesWritten += bytes.byteLength;
+		this.lastActivity = performance.now();
 		if (this.transmit(bytes)) return settled;
 		return new Promise((resolve, reject) => {
 			this.#writers.push({ resolve, reject });
@@ -151,6 +153,7 @@ export abstract class BaseConnection implements Connection {
 	protected received(chunk: Uint8Array): void {
 		if (this.#discarding || this.#terminated || chunk.byteLength === 0) return;
 		this.bytesRead += chunk.byteLength;
+		this.lastActivity = performance.now();
 		const reader = this.#reader;
 		if (reader) {
 			this.#reader = undefined;

@@ -1,4 +1,4 @@
-import type { Address, Connection, Listener } from "./contract.ts";
+import type { Address, Connection, Listener, ListenOptions } from "./contract.ts";
 
 /**
  * The part of {@link Listener} that is the same in every driver: the queue
@@ -10,12 +10,14 @@ export abstract class BaseListener implements Listener {
 	#backlog: Connection[] = [];
 	#waiters: ((connection: Connection | null) => void)[] = [];
 	#open = 0;
+	#refused = 0;
 	#closing: Promise<void> | undefined;
-
+	readonly #limits: Pick<ListenOptions, "maxConnections" | "onRefuse">;
 	readonly address: Address;
 
-	constructor(address: Address) {
+	constructor(address: Address, limits: Pick<ListenOptions, "maxConnections" | "onRefuse"> = {}) {
 		this.address = address;
+		this.#limits = limits;
 	}
 
 	/** Stops accepting at the socket level. Called once. */
@@ -25,11 +27,21 @@ export abstract class BaseListener implements Listener {
 		return this.#open;
 	}
 
+	get refusedCount(): number {
+		return this.#refused;
+	}
+
 	protected get isClosed(): boolean {
 		return this.#closing !== undefined;
 	}
 
 	protected accepted(connection: Connection): void {
+		if (this.#open >= (this.#limits.maxConnections ?? Number.POSITIVE_INFINITY)) {
+			this.#refused++;
+			connection.close();
+			this.#limits.onRefuse?.(connection.remote);
+			return;
+		}
 		this.#open++;
 		connection.closed.then(() => {
 			this.#open--;

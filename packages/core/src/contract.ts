@@ -47,6 +47,22 @@ export interface ListenOptions {
 	readonly highWaterMark?: number;
 	/** Length of the kernel's accept backlog. Drivers MAY ignore it. */
 	readonly backlog?: number;
+	/**
+	 * The most connections open at once. A connection above the cap MUST be
+	 * closed at once (the peer sees an immediate EOF), counted in
+	 * {@link Listener.refusedCount} and reported to `onRefuse`; it is never
+	 * handed to `accept()`. Default: no cap.
+	 *
+	 * Both socket drivers accept the connection and close it (the kernel
+	 * gives no way to refuse one already queued); Node's own
+	 * `maxConnections`, whose `0` means "unlimited" on Node 20 and "drop all"
+	 * on Bun, is not used. Proved by the "max connections" cases of
+	 * `apps/cli/test/options.test.ts`, per driver and runtime, and by
+	 * `packages/core/test/options.test.ts` for the memory driver.
+	 */
+	readonly maxConnections?: number;
+	/** Called for each connection closed because of `maxConnections`. */
+	readonly onRefuse?: (remote: Address) => void;
 }
 
 export interface Driver {
@@ -75,6 +91,8 @@ export interface Listener extends AsyncIterable<Connection>, AsyncDisposable {
 	readonly address: Address;
 	/** Connections accepted by this listener that have not closed yet. */
 	readonly connectionCount: number;
+	/** Connections closed at once because `maxConnections` was reached. */
+	readonly refusedCount: number;
 	/**
 	 * Resolves to the next connection, or to `null` once the listener is
 	 * closed. Connections that arrive before anyone calls `accept()` MUST be
@@ -147,6 +165,11 @@ export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
 	/** Total bytes received from and sent to the peer. */
 	readonly bytesRead: number;
 	readonly bytesWritten: number;
+	/**
+	 * When bytes last moved either way (`performance.now()` milliseconds):
+	 * received from the peer, or accepted by `write()`. Idle timeouts use it.
+	 */
+	readonly lastActivity: number;
 }
 
 /** Serves one connection. The promise settles when the handler is done with it. */

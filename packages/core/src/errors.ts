@@ -69,6 +69,13 @@ export function listenErrorFrom(error: unknown, address: string): ListenError {
 			);
 		case "EACCES":
 		case "EPERM":
+			if (isPath(address)) {
+				return new ListenError(
+					"permission-denied",
+					`permission denied to create the socket file ${address}; choose a directory you can write to`,
+					{ cause: error },
+				);
+			}
 			return new ListenError(
 				"permission-denied",
 				`permission denied to listen on${where}; ports below 1024 need privileges, choose a port above 1023`,
@@ -126,6 +133,11 @@ export function errorCode(error: unknown): string | undefined {
 		return typeof code === "string" ? code : undefined;
 	}
 	return undefined;
+}
+
+/** Unix socket paths are absolute or relative file names; TCP addresses are host:port. */
+function isPath(address: string): boolean {
+	return address.startsWith("/") || address.startsWith(".");
 }
 
 function messageOf(error: unknown): string {

@@ -35,3 +35,4 @@ export {
 	type ShutdownResult,
 	serve,
 } from "./serve.ts";
+export { clearStaleUnixSocket } from "./unix.ts";

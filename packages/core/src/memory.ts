@@ -63,9 +63,7 @@ export class MemoryDriver implements Driver {
 			throw new ListenError("address-in-use", `address ${host}:${port} is already in use`);
 		}
 		const address: TcpAddress = { transport: "tcp", host, port, family: host.includes(":") ? "IPv6" : "IPv4" };
-		const listener = new MemoryListener(address, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, () =>
-			this.#listeners.delete(port),
-		);
+		const listener = new MemoryListener(address, options, () => this.#listeners.delete(port));
 		this.#listeners.set(port, listener);
 		return listener;
 	}
@@ -92,9 +90,9 @@ class MemoryListener extends BaseListener {
 	readonly highWaterMark: number;
 	readonly #release: () => void;
 
-	constructor(address: TcpAddress, highWaterMark: number, release: () => void) {
-		super(address);
-		this.highWaterMark = highWaterMark;
+	constructor(address: TcpAddress, options: ListenOptions, release: () => void) {
+		super(address, options);
+		this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
 		this.#release = release;
 	}
 	declare readonly address: TcpAddress;

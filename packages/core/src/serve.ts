@@ -2,6 +2,19 @@ import type { Connection, Handler, Listener } from "./contract.ts";
 import { ConnectionError } from "./errors.ts";
 
 export interface ServeOptions {
+	/**
+	 * Milliseconds without traffic either way after which a connection is
+	 * half-closed: its reads end (so `echo` sends what it has and its FIN),
+	 * then, if the peer has not closed within the same time (at most 2 s),
+	 * it is aborted with a `timeout` error. Off by default.
+	 *
+	 * Built on one coarse JS sweep timer over `Connection.lastActivity`, the
+	 * same for every driver: Bun's `socket.timeout()` is a one-shot deadline
+	 * with about 4 s granularity that fires under traffic, and Node's
+	 * `setTimeout` exists only on node:net. Proved by the "idle timeout"
+	 * cases of `apps/cli/test/options.test.ts` per driver and runtime.
+	 */
+	idleTimeout?: number;
 	/** Called for each accepted connection before its handler starts. */
 	onConnection?(connection: Connection): void;
 	/** Called when a handler throws or rejects. The connection is then aborted; the server goes on. */
@@ -13,7 +26,7 @@ export interface ServeOptions {
 export interface ConnectionSummary {
 	/** Milliseconds from accept to close. */
 	readonly duration: number;
-	/** How it ended: `closed` when both sides finished cleanly, or the error reason. */
+	/** How it ended: `closed` when both sides finished cleanly, `idle` after an idle timeout, or the error reason. */
 	readonly outcome: string;
 	/** The handler's error, if it threw. */
 	readonly error: unknown;
@@ -70,6 +83,31 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 	let closedIn = 0;
 	let closedOut = 0;
 	let shutdown: Promise<ShutdownResult> | undefined;
+	/** Connections half-closed for idleness, with the time at which they are aborted. */
+	const idled = new Map<Connection, number>();
+	const idleTimeout = options.idleTimeout;
+	const sweeper =
+		idleTimeout && idleTimeout > 0
+			? setInterval(
+					() => {
+						const now = performance.now();
+						for (const connection of connections) {
+							const deadline = idled.get(connection);
+							if (deadline !== undefined) {
+								if (now >= deadline) {
+									connection.close(new ConnectionError("timeout", `idle for more than ${idleTimeout} ms`));
+								}
+							} else if (now - connection.lastActivity >= idleTimeout) {
+								idled.set(connection, now + Math.min(idleTimeout, 2000));
+								connection.stopReading();
+							}
+						}
+					},
+					Math.min(Math.max(idleTimeout / 4, 5), 1000),
+				)
+			: undefined;
+	// The sweep alone must not keep a process alive.
+	(sweeper as { unref?: () => void } | undefined)?.unref?.();
 
 	const run = (connection: Connection) => {
 		const started = Date.now();
@@ -82,10 +120,11 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 			closedIn += connection.bytesRead;
 			closedOut += connection.bytesWritten;
 			const error = connection.error;
-			if (error || failure !== undefined) errors++;
+			const idle = idled.delete(connection);
+			if ((error && !idle) || failure !== undefined) errors++;
 			options.onClose?.(connection, {
 				duration: Date.now() - started,
-				outcome: error ? error.reason : failure !== undefined ? "handler-error" : "closed",
+				outcome: idle ? "idle" : error ? error.reason : failure !== undefined ? "handler-error" : "closed",
 				error: failure,
 			});
 		});
@@ -137,6 +176,7 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 		},
 		shutdown({ timeout = 2000 } = {}) {
 			shutdown ??= (async () => {
+				clearInterval(sweeper);
 				await listener.close();
 				await loop;
 				const open = [...connections];
@@ -159,6 +199,7 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 			return shutdown;
 		},
 		async abort() {
+			clearInterval(sweeper);
 			await listener.close();
 			for (const connection of connections) connection.close(new ConnectionError("aborted", "the server stopped"));
 			await Promise.all([...connections].map((c) => c.closed));

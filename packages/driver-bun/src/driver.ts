@@ -1,3 +1,4 @@
+import { unlink } from "node:fs/promises";
 import {
 	type Address,
 	BaseConnection,
@@ -5,6 +6,7 @@ import {
 	type Connection,
 	ConnectionError,
 	type ConnectOptions,
+	clearStaleUnixSocket,
 	connectionErrorFrom,
 	DEFAULT_HIGH_WATER_MARK,
 	type Driver,
@@ -40,6 +42,7 @@ export class BunDriver implements Driver {
 			listener?.take(connection);
 			return connection;
 		});
+		if (options.path) await clearStaleUnixSocket(options.path, this);
 		let server: { stop(closeActiveConnections?: boolean): void };
 		let address: Address;
 		try {
@@ -59,7 +62,7 @@ export class BunDriver implements Driver {
 		} catch (error) {
 			throw listenErrorFrom(error, options.path ?? (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`));
 		}
-		listener = new BunListener(server, address);
+		listener = new BunListener(server, address, options);
 		return listener;
 	}
 
@@ -119,8 +122,8 @@ function socketHandlers(open: (socket: BunSocket) => BunConnection): SocketHandl
 class BunListener extends BaseListener {
 	readonly #server: { stop(closeActiveConnections?: boolean): void };
 
-	constructor(server: { stop(closeActiveConnections?: boolean): void }, address: Address) {
-		super(address);
+	constructor(server: { stop(closeActiveConnections?: boolean): void }, address: Address, options: ListenOptions) {
+		super(address, options);
 		this.#server = server;
 	}
 
@@ -131,6 +134,8 @@ class BunListener extends BaseListener {
 	protected async stop(): Promise<void> {
 		// Without `true`, stop() refuses new connections and leaves open ones alone.
 		this.#server.stop();
+		// Node unlinks its socket file on close(); do the same so that the path can be reused.
+		if (this.address.transport === "unix") await unlink(this.address.path).catch(() => {});
 	}
 }
 

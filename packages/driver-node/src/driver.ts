@@ -5,6 +5,7 @@ import {
 	BaseListener,
 	type Connection,
 	type ConnectOptions,
+	clearStaleUnixSocket,
 	connectionErrorFrom,
 	DEFAULT_HIGH_WATER_MARK,
 	type Driver,
@@ -42,6 +43,7 @@ export class NodeDriver implements Driver {
 		const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
 		const server = net.createServer({ allowHalfOpen: true, noDelay: this.#noDelay, highWaterMark });
 		const where = options.path ?? hostPort(options.host ?? "127.0.0.1", options.port ?? 0);
+		if (options.path) await clearStaleUnixSocket(options.path, this);
 		await new Promise<void>((resolve, reject) => {
 			server.once("error", reject);
 			try {
@@ -59,7 +61,7 @@ export class NodeDriver implements Driver {
 			server.close();
 			throw listenErrorFrom(error, where);
 		});
-		return new NodeListener(server, highWaterMark);
+		return new NodeListener(server, options, highWaterMark);
 	}
 
 	connect(address: Address, options: ConnectOptions = {}): Promise<Connection> {
@@ -83,8 +85,8 @@ export class NodeDriver implements Driver {
 class NodeListener extends BaseListener {
 	readonly #server: net.Server;
 
-	constructor(server: net.Server, highWaterMark: number) {
-		super(serverAddress(server));
+	constructor(server: net.Server, options: ListenOptions, highWaterMark: number) {
+		super(serverAddress(server), options);
 		this.#server = server;
 		server.on("connection", (socket) => this.accepted(new NodeConnection(socket, highWaterMark)));
 		// After listening, Node reports accept failures here; libuv keeps the server running.

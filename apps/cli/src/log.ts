@@ -1,0 +1,122 @@
+import type { Address } from "@echo-cli/core";
+import { formatAddress } from "@echo-cli/core";
+import { formatBytes, formatDuration, plural } from "./format.ts";
+import type { LogFormat } from "./options.ts";
+
+export interface ConnectionLine {
+	readonly bytesIn: number;
+	readonly bytesOut: number;
+	readonly duration: number;
+	readonly outcome: string;
+}
+
+export interface SummaryLine {
+	readonly accepted: number;
+	readonly bytesOut: number;
+	readonly errors: number;
+	readonly refused: number;
+	readonly aborted: number;
+}
+
+export interface Streams {
+	readonly stdout: { write(text: string): unknown; isTTY?: boolean };
+	readonly stderr: { write(text: string): unknown; isTTY?: boolean };
+}
+
+/**
+ * Everything the CLI prints. Text for people (colored only on a terminal and
+ * without NO_COLOR) or one JSON object per line for machines. The banner and
+ * the summary go to stdout; per-connection lines, dumps, warnings and errors
+ * go to stderr.
+ */
+export class Logger {
+	readonly #format: LogFormat;
+	readonly #streams: Streams;
+	readonly #quiet: boolean;
+	readonly #color: (stream: Streams["stderr"]) => boolean;
+
+	constructor(format: LogFormat, quiet: boolean, streams: Streams, env: Record<string, string | undefined>) {
+		this.#format = format;
+		this.#quiet = quiet;
+		this.#streams = streams;
+		const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== "";
+		this.#color = (stream) => !noColor && stream.isTTY === true;
+	}
+
+	listening(address: Address, driver: string, runtime: string): void {
+		if (this.#quiet) return;
+		const uri = formatAddress(address);
+		if (this.#json("stdout", "info", "listening", { address: uri, driver, runtime })) return;
+		let banner = `listening on ${this.#paint("stdout", "1", uri)} (driver ${driver}, ${runtime})`;
+		if (address.transport === "tcp") {
+			const host = address.host === "0.0.0.0" ? "127.0.0.1" : address.host === "::" ? "::1" : address.host;
+			banner += `\ntry it: nc ${host} ${address.port}`;
+		} else {
+			banner += `\ntry it: nc -U ${address.path}`;
+		}
+		// One write, so that a reader of the first line also has the second.
+		this.#streams.stdout.write(`${banner}\n`);
+	}
+
+	connection(remote: Address, line: ConnectionLine): void {
+		const peer = formatAddress(remote);
+		if (this.#json("stderr", "info", "connection", { peer, durationMs: line.duration, ...line, duration: undefined }))
+			return;
+		const color = line.outcome === "closed" ? "32" : line.outcome === "idle" ? "33" : "31";
+		this.#streams.stderr.write(
+			`${peer} in ${line.bytesIn} B out ${line.bytesOut} B ${formatDuration(line.duration)} ${this.#paint("stderr", color, line.outcome)}\n`,
+		);
+	}
+
+	refused(remote: Address, reason: string): void {
+		const peer = formatAddress(remote);
+		if (this.#json("stderr", "info", "refused", { peer, reason })) return;
+		this.#streams.stderr.write(`${peer} refused: ${reason}\n`);
+	}
+
+	note(message: string): void {
+		if (this.#json("stderr", "info", "note", { message })) return;
+		this.#streams.stderr.write(`echo-cli: ${message}\n`);
+	}
+
+	warning(message: string): void {
+		if (this.#json("stderr", "warning", "warning", { message })) return;
+		this.#streams.stderr.write(`echo-cli: ${this.#paint("stderr", "33", "warning:")} ${message}\n`);
+	}
+
+	error(message: string): void {
+		if (this.#json("stderr", "error", "error", { message })) return;
+		this.#streams.stderr.write(`echo-cli: ${this.#paint("stderr", "31", message)}\n`);
+	}
+
+	dump(remote: Address, direction: "in" | "out", lines: readonly string[], hex: string, offset: number): void {
+		const peer = formatAddress(remote);
+		if (this.#json("stderr", "info", "data", { peer, direction, offset, hex })) return;
+		const arrow = direction === "in" ? "<" : ">";
+		this.#streams.stderr.write(lines.map((l) => `${peer} ${arrow} ${l}\n`).join(""));
+	}
+
+	summary(line: SummaryLine): void {
+		if (this.#quiet) return;
+		if (this.#json("stdout", "info", "summary", { ...line })) return;
+		const extra = [
+			line.refused > 0 ? `${line.refused} refused` : "",
+			line.aborted > 0 ? `${line.aborted} aborted at the drain timeout` : "",
+		].filter(Boolean);
+		this.#streams.stdout.write(
+			`served ${plural(line.accepted, "connection")}, echoed ${formatBytes(line.bytesOut)} ` +
+				`(${line.bytesOut} bytes), ${plural(line.errors, "error")}${extra.map((e) => `, ${e}`).join("")}\n`,
+		);
+	}
+
+	#json(stream: keyof Streams, level: string, event: string, fields: Record<string, unknown>): boolean {
+		if (this.#format !== "json") return false;
+		const record = { time: new Date().toISOString(), level, event, ...fields };
+		this.#streams[stream].write(`${JSON.stringify(record)}\n`);
+		return true;
+	}
+
+	#paint(stream: keyof Streams, code: string, text: string): string {
+		return this.#color(this.#streams[stream]) ? `\x1b[${code}m${text}\x1b[0m` : text;
+	}
+}

@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { type Address, echo, MemoryDriver, serve } from "../src/index.ts";
+import { pattern, readAll, within } from "../src/testing/index.ts";
+
+describe("listener and serve options over MemoryDriver", () => {
+	test("maxConnections closes connections above the cap at once and counts them", async () => {
+		const driver = new MemoryDriver();
+		const refused: Address[] = [];
+		const listener = await driver.listen({ maxConnections: 2, onRefuse: (remote) => refused.push(remote) });
+		const server = serve(listener, echo);
+		const kept = [await driver.connect(listener.address), await driver.connect(listener.address)];
+		const extra = await driver.connect(listener.address);
+		assert.equal((await within(readAll(extra), 2000, "the refused connection stayed open")).byteLength, 0);
+		assert.equal(listener.refusedCount, 1);
+		assert.equal(refused.length, 1);
+		assert.equal(listener.connectionCount, 2);
+		kept[0]?.close();
+		await kept[0]?.closed;
+		await within(
+			(async () => {
+				while (listener.connectionCount > 1) await new Promise((r) => setTimeout(r, 5));
+			})(),
+			2000,
+			"the count did not drop",
+		);
+		const later = await driver.connect(listener.address);
+		const reading = readAll(later);
+		await later.write(pattern(0, 10));
+		await later.end();
+		assert.equal((await reading).byteLength, 10);
+		await server.abort();
+	});
+
+	test("idleTimeout half-closes an idle connection, then aborts it if the peer stays", async () => {
+		const driver = new MemoryDriver();
+		const listener = await driver.listen({});
+		const outcomes: string[] = [];
+		const server = serve(listener, echo, { idleTimeout: 50, onClose: (_, info) => outcomes.push(info.outcome) });
+		const c = await driver.connect(listener.address);
+		await c.write(pattern(0, 5));
+		// The echo, then the server's FIN, without our own end().
+		assert.equal((await within(readAll(c), 2000, "no FIN after the idle timeout")).byteLength, 5);
+		await within(c.closed, 2000, "the idle connection was not closed");
+		assert.deepEqual(outcomes, ["idle"]);
+		assert.equal(server.stats.errors, 0);
+		await server.abort();
+	});
+});
