@@ -6,46 +6,13 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import net from "node:net";
-import { type Connection, ConnectionError, echo, type Handler, MisuseError, type Server, serve } from "@echo-cli/core";
-import { assertBytes, concat, pattern, pause, readAll } from "@echo-cli/core/testing";
+import { type Connection, ConnectionError, echo, MisuseError } from "@echo-cli/core";
+import { assertBytes, collect, concat, pattern, pause, readAll, tcpHarness } from "@echo-cli/core/testing";
 import { BunDriver } from "../src/index.ts";
 
 const MiB = 1024 * 1024;
-let servers: Server[] = [];
-const sockets: net.Socket[] = [];
-
-afterEach(async () => {
-	for (const s of sockets.splice(0)) s.destroy();
-	await Promise.all(servers.map((s) => s.abort()));
-	servers = [];
-});
-
-async function start(handler: Handler = echo, highWaterMark?: number) {
-	const listener = await new BunDriver().listen({ host: "127.0.0.1", port: 0, highWaterMark });
-	const accepted: Connection[] = [];
-	const server = serve(listener, handler, { onConnection: (c) => accepted.push(c) });
-	servers.push(server);
-	const port = listener.address.transport === "tcp" ? listener.address.port : 0;
-	return { server, accepted, port };
-}
-
-async function client(port: number): Promise<net.Socket> {
-	const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
-	socket.on("error", () => {});
-	sockets.push(socket);
-	await new Promise((resolve) => socket.once("connect", resolve));
-	return socket;
-}
-
-function collect(socket: net.Socket): Promise<Uint8Array> {
-	const chunks: Uint8Array[] = [];
-	socket.on("data", (d: Buffer) => chunks.push(d));
-	return new Promise((resolve, reject) => {
-		socket.once("end", () => resolve(concat(chunks)));
-		socket.once("close", () => resolve(concat(chunks)));
-		socket.once("error", reject);
-	});
-}
+const { start, client, cleanup } = tcpHarness(new BunDriver());
+afterEach(cleanup);
 
 describe(`Bun.listen pitfalls on Bun ${Bun.version}`, () => {
 	test("B1: the unsent tail of a partial write is queued and flushed in order (naive write() loses it)", async () => {

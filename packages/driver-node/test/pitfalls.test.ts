@@ -8,8 +8,8 @@ import { spawn } from "node:child_process";
 import net from "node:net";
 import { after, afterEach, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type Connection, ConnectionError, echo, type Handler, type Server, serve } from "@echo-cli/core";
-import { assertBytes, concat, pattern, pause } from "@echo-cli/core/testing";
+import { type Connection, ConnectionError, echo } from "@echo-cli/core";
+import { assertBytes, collect, pattern, pause, tcpHarness } from "@echo-cli/core/testing";
 import { NodeDriver } from "../src/index.ts";
 import { onBun, runtime } from "./runtime.ts";
 
@@ -18,40 +18,8 @@ const MiB = 1024 * KiB;
 /** Node reads at most 64 KiB per 'data' event; Bun's node:net up to 512 KiB. */
 const READ_CHUNK = onBun ? 512 * KiB : 64 * KiB;
 
-let servers: Server[] = [];
-const sockets: net.Socket[] = [];
-
-afterEach(async () => {
-	for (const s of sockets.splice(0)) s.destroy();
-	await Promise.all(servers.map((s) => s.abort()));
-	servers = [];
-});
-
-async function start(handler: Handler = echo, highWaterMark?: number) {
-	const listener = await new NodeDriver().listen({ host: "127.0.0.1", port: 0, highWaterMark });
-	const accepted: Connection[] = [];
-	const server = serve(listener, handler, { onConnection: (c) => accepted.push(c) });
-	servers.push(server);
-	const port = listener.address.transport === "tcp" ? listener.address.port : 0;
-	return { server, accepted, port };
-}
-
-async function client(port: number): Promise<net.Socket> {
-	const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
-	socket.on("error", () => {});
-	sockets.push(socket);
-	await new Promise((resolve) => socket.once("connect", resolve));
-	return socket;
-}
-
-function collect(socket: net.Socket): Promise<Uint8Array> {
-	const chunks: Uint8Array[] = [];
-	socket.on("data", (d: Buffer) => chunks.push(d));
-	return new Promise((resolve, reject) => {
-		socket.once("end", () => resolve(concat(chunks)));
-		socket.once("error", reject);
-	});
-}
+const { start, client, cleanup } = tcpHarness(new NodeDriver());
+afterEach(cleanup);
 
 /** Writes until the socket's own buffer stops draining for `ms`: the peer has stopped reading. */
 async function writeUntilStalled(socket: net.Socket, limit: number, ms = 300): Promise<number> {

@@ -22,4 +22,5 @@ export {
 	readExactly,
 	within,
 } from "./conformance.ts";
+export { collect, type ServedDriver, tcpHarness } from "./harness.ts";
 export { rss, type ServerProcess, type SoakCase, type SoakTarget, soak, spawnServer } from "./soak.ts";

@@ -1,0 +1,54 @@
+import net from "node:net";
+import type { Connection, Driver, Handler } from "../contract.ts";
+import { echo } from "../echo.ts";
+import { type Server, serve } from "../serve.ts";
+import { concat } from "./bytes.ts";
+
+export interface ServedDriver {
+	readonly server: Server;
+	/** Server-side connections in accept order. */
+	readonly accepted: Connection[];
+	readonly port: number;
+}
+
+/**
+ * Serves a handler over a driver on a free loopback port and opens raw
+ * `node:net` clients to it, so that a driver bug cannot hide behind the same
+ * bug in a client built on that driver. `cleanup()` ends everything it made.
+ */
+export function tcpHarness(driver: Driver) {
+	const servers: Server[] = [];
+	const sockets: net.Socket[] = [];
+	return {
+		async start(handler: Handler = echo, highWaterMark?: number): Promise<ServedDriver> {
+			const listener = await driver.listen({ host: "127.0.0.1", port: 0, highWaterMark });
+			const accepted: Connection[] = [];
+			const server = serve(listener, handler, { onConnection: (c) => accepted.push(c) });
+			servers.push(server);
+			const port = listener.address.transport === "tcp" ? listener.address.port : 0;
+			return { server, accepted, port };
+		},
+		async client(port: number): Promise<net.Socket> {
+			const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+			socket.on("error", () => {});
+			sockets.push(socket);
+			await new Promise((resolve) => socket.once("connect", resolve));
+			return socket;
+		},
+		async cleanup(): Promise<void> {
+			for (const socket of sockets.splice(0)) socket.destroy();
+			await Promise.all(servers.splice(0).map((s) => s.abort()));
+		},
+	};
+}
+
+/** Everything a raw socket receives until the peer's FIN (or close). */
+export function collect(socket: net.Socket): Promise<Uint8Array> {
+	const chunks: Uint8Array[] = [];
+	socket.on("data", (d: Uint8Array) => chunks.push(d));
+	return new Promise((resolve, reject) => {
+		socket.once("end", () => resolve(concat(chunks)));
+		socket.once("close", () => resolve(concat(chunks)));
+		socket.once("error", reject);
+	});
+}
