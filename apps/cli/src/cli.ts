@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { createRequire } from "node:module";
+import { BENCH_HELP, benchCommand, parseBench } from "./bench/command.ts";
 import { Logger } from "./log.ts";
 import { HELP, parseCommand, UsageError } from "./options.ts";
 import { loadDriver, rerunUnderBun } from "./runtime.ts";
@@ -11,6 +12,7 @@ const output = {
 };
 
 async function main(argv: readonly string[]): Promise<number> {
+	if (argv[0] === "bench") return bench(argv.slice(1));
 	let command: ReturnType<typeof parseCommand>;
 	try {
 		command = parseCommand(argv, process.env);
@@ -40,6 +42,24 @@ async function main(argv: readonly string[]): Promise<number> {
 		return 1;
 	}
 	return serveCommand(command, driver, new Logger(command.logFormat, command.quiet, process, process.env));
+}
+
+async function bench(argv: readonly string[]): Promise<number> {
+	let config: ReturnType<typeof parseBench>;
+	try {
+		config = parseBench(argv);
+	} catch (error) {
+		if (error instanceof UsageError) {
+			output.err(`echo-cli: ${error.message}`);
+			return 2;
+		}
+		throw error;
+	}
+	if (config.command === "bench-help") {
+		output.out(BENCH_HELP);
+		return 0;
+	}
+	return benchCommand(config, process.argv[1] as string);
 }
 
 main(process.argv.slice(2)).then(

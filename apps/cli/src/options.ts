@@ -31,6 +31,7 @@ export class UsageError extends Error {
 export const HELP = `echo-cli: a byte-exact TCP echo server for Node.js and Bun
 
 Usage: echo-cli [options]
+       echo-cli bench [HOST:PORT] [options]   (a load client; see echo-cli bench --help)
 
 Serves echo: every byte a client sends comes back, in order, until the
 client half-closes; then the server half-closes too.

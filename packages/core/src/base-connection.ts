@@ -23,7 +23,6 @@ export abstract class BaseConnection implements Connection {
 	readonly closed: Promise<void>;
 	bytesRead = 0;
 	bytesWritten = 0;
-	lastActivity = performance.now();
 
 	#chunks: (Uint8Array | undefined)[] = [];
 	#head = 0;
@@ -39,6 +38,10 @@ export abstract class BaseConnection implements Connection {
 	#terminated = false;
 	#error: ConnectionError | undefined;
 	#resolveClosed!: () => void;
+	/** Set while `echoInPlace()` runs. */
+	#echo: Waiter<void> | undefined;
+	/** The in-place echo waits for the outbound queue to fall below its mark. */
+	#echoWaiting = false;
 
 	readonly local: Address;
 	readonly remote: Address;
@@ -77,7 +80,7 @@ export abstract class BaseConnection implements Connection {
 	}
 
 	read(): Promise<Uint8Array | null> {
-		if (this.#reader) {
+		if (this.#reader || this.#echo) {
 			return Promise.reject(
 				new MisuseError("concurrent-read", "read() called while another read() is pending; await each read first"),
 			);
@@ -97,7 +100,6 @@ export abstract class BaseConnection implements Connection {
 		if (this.#terminated) return Promise.reject(this.#error ?? closedError());
 		if (bytes.byteLength === 0) return settled;
 		this.bytesWritten += bytes.byteLength;
-		this.lastActivity = performance.now();
 		if (this.transmit(bytes)) return settled;
 		return new Promise((resolve, reject) => {
 			this.#writers.push({ resolve, reject });
@@ -131,6 +133,25 @@ export abstract class BaseConnection implements Connection {
 		this.abort(failure);
 	}
 
+	/**
+	 * The echo handler, fused into the connection: each chunk goes back to the
+	 * peer as it arrives, with no promise per chunk, exactly as
+	 * `for (;;) { chunk = await read(); if (!chunk) break; await write(chunk) }`
+	 * then `end()` would send it. While the outbound queue is at its mark,
+	 * reading pauses, as it does while such a loop waits on `write()`.
+	 * Resolves once the FIN is sent; rejects with the connection's error. It
+	 * counts as the one pending read.
+	 */
+	echoInPlace(): Promise<void> {
+		if (this.#reader || this.#echo) {
+			return Promise.reject(new MisuseError("concurrent-read", "echoInPlace() called while a read is pending"));
+		}
+		return new Promise((resolve, reject) => {
+			this.#echo = { resolve, reject };
+			this.#pumpEcho();
+		});
+	}
+
 	stopReading(): void {
 		this.#discarding = true;
 		this.receivedEnd();
@@ -153,7 +174,10 @@ export abstract class BaseConnection implements Connection {
 	protected received(chunk: Uint8Array): void {
 		if (this.#discarding || this.#terminated || chunk.byteLength === 0) return;
 		this.bytesRead += chunk.byteLength;
-		this.lastActivity = performance.now();
+		if (this.#echo && !this.#echoWaiting && this.#head === this.#chunks.length) {
+			this.#echoChunk(chunk);
+			return;
+		}
 		const reader = this.#reader;
 		if (reader) {
 			this.#reader = undefined;
@@ -174,6 +198,7 @@ export abstract class BaseConnection implements Connection {
 			this.#reader = undefined;
 			reader.resolve(null);
 		}
+		if (this.#echo) this.#pumpEcho();
 	}
 
 	/** The outbound queue fell below the high-water mark. Spurious calls are harmless. */
@@ -183,6 +208,11 @@ export abstract class BaseConnection implements Connection {
 		if (writers.length > 0) {
 			this.#writers = [];
 			for (const writer of writers) writer.resolve();
+		}
+		if (this.#echoWaiting) {
+			this.#echoWaiting = false;
+			this.#pumpEcho();
+			this.#updateFlow();
 		}
 	}
 
@@ -216,7 +246,32 @@ export abstract class BaseConnection implements Connection {
 		for (const writer of writers) writer.reject(failure);
 		if (!this.#finished) this.#endWaiter?.reject(failure);
 		this.#endWaiter = undefined;
+		if (this.#echo) this.#pumpEcho();
 		this.#resolveClosed();
+	}
+
+	/** Sends queued chunks back while the outbound queue takes them; ends once the peer has. */
+	#pumpEcho(): void {
+		const echo = this.#echo as Waiter<void>;
+		if (this.#terminated) {
+			this.#echo = undefined;
+			if (this.#error) echo.reject(this.#error);
+			else echo.resolve();
+			return;
+		}
+		while (!this.#echoWaiting && this.#head < this.#chunks.length) this.#echoChunk(this.#shift());
+		if (!this.#echoWaiting && this.#peerEnded && this.#head === this.#chunks.length) {
+			this.#echo = undefined;
+			this.end().then(echo.resolve, echo.reject);
+		}
+	}
+
+	#echoChunk(chunk: Uint8Array): void {
+		this.bytesWritten += chunk.byteLength;
+		if (!this.transmit(chunk)) {
+			this.#echoWaiting = true;
+			this.#updateFlow();
+		}
 	}
 
 	#shift(): Uint8Array {
@@ -232,14 +287,15 @@ export abstract class BaseConnection implements Connection {
 	}
 
 	/**
-	 * Pauses the socket while the inbound queue is at its mark, unless we only
-	 * discard. A full outbound queue deliberately does not pause reading: a
-	 * full-duplex peer that writes and reads at once would then deadlock with
-	 * an echo server. Writers are held back by `write()` instead.
+	 * Pauses the socket while the inbound queue is at its mark or the in-place
+	 * echo waits for a drain, unless we only discard. A full outbound queue
+	 * alone does not pause reading: a full-duplex client that writes and
+	 * reads at once would then deadlock with an echo server. Writers are held
+	 * back by `write()` instead.
 	 */
 	#updateFlow(): void {
 		if (this.#terminated) return;
-		const full = !this.#discarding && this.#inbound >= this.highWaterMark;
+		const full = !this.#discarding && (this.#inbound >= this.highWaterMark || this.#echoWaiting);
 		if (full && !this.#paused) {
 			this.#paused = true;
 			this.pauseSource();

@@ -165,11 +165,6 @@ export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
 	/** Total bytes received from and sent to the peer. */
 	readonly bytesRead: number;
 	readonly bytesWritten: number;
-	/**
-	 * When bytes last moved either way (`performance.now()` milliseconds):
-	 * received from the peer, or accepted by `write()`. Idle timeouts use it.
-	 */
-	readonly lastActivity: number;
 }
 
 /** Serves one connection. The promise settles when the handler is done with it. */

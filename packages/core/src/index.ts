@@ -12,7 +12,7 @@ export {
 	type TcpAddress,
 	type UnixAddress,
 } from "./contract.ts";
-export { echo } from "./echo.ts";
+export { echo, echoByReads } from "./echo.ts";
 export {
 	ConnectionError,
 	type ConnectionErrorReason,

@@ -8,7 +8,7 @@ export interface ServeOptions {
 	 * then, if the peer has not closed within the same time (at most 2 s),
 	 * it is aborted with a `timeout` error. Off by default.
 	 *
-	 * Built on one coarse JS sweep timer over `Connection.lastActivity`, the
+	 * Built on one coarse JS sweep timer over each connection's byte counts, the
 	 * same for every driver: Bun's `socket.timeout()` is a one-shot deadline
 	 * with about 4 s granularity that fires under traffic, and Node's
 	 * `setTimeout` exists only on node:net. Proved by the "idle timeout"
@@ -85,26 +85,34 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 	let shutdown: Promise<ShutdownResult> | undefined;
 	/** Connections half-closed for idleness, with the time at which they are aborted. */
 	const idled = new Map<Connection, number>();
+	/**
+	 * Per connection, its byte count at the last sweep and when that count
+	 * last changed: the sweep notices traffic without a clock read per chunk.
+	 */
+	const activity = new Map<Connection, { bytes: number; since: number }>();
+	const sweep = (timeout: number) => {
+		const now = performance.now();
+		for (const connection of connections) {
+			const deadline = idled.get(connection);
+			if (deadline !== undefined) {
+				if (now >= deadline) connection.close(new ConnectionError("timeout", `idle for more than ${timeout} ms`));
+				continue;
+			}
+			const bytes = connection.bytesRead + connection.bytesWritten;
+			const seen = activity.get(connection);
+			if (!seen || seen.bytes !== bytes) {
+				activity.set(connection, { bytes, since: seen ? now : (openedAt.get(connection) ?? now) });
+			} else if (now - seen.since >= timeout) {
+				idled.set(connection, now + Math.min(timeout, 2000));
+				connection.stopReading();
+			}
+		}
+	};
 	const idleTimeout = options.idleTimeout;
+	const openedAt = new Map<Connection, number>();
 	const sweeper =
 		idleTimeout && idleTimeout > 0
-			? setInterval(
-					() => {
-						const now = performance.now();
-						for (const connection of connections) {
-							const deadline = idled.get(connection);
-							if (deadline !== undefined) {
-								if (now >= deadline) {
-									connection.close(new ConnectionError("timeout", `idle for more than ${idleTimeout} ms`));
-								}
-							} else if (now - connection.lastActivity >= idleTimeout) {
-								idled.set(connection, now + Math.min(idleTimeout, 2000));
-								connection.stopReading();
-							}
-						}
-					},
-					Math.min(Math.max(idleTimeout / 4, 5), 1000),
-				)
+			? setInterval(() => sweep(idleTimeout), Math.min(Math.max(idleTimeout / 4, 5), 1000))
 			: undefined;
 	// The sweep alone must not keep a process alive.
 	(sweeper as { unref?: () => void } | undefined)?.unref?.();
@@ -114,6 +122,7 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 		let failure: unknown;
 		accepted++;
 		connections.add(connection);
+		if (sweeper) openedAt.set(connection, performance.now());
 		options.onConnection?.(connection);
 		connection.closed.then(() => {
 			connections.delete(connection);
@@ -121,6 +130,8 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 			closedOut += connection.bytesWritten;
 			const error = connection.error;
 			const idle = idled.delete(connection);
+			activity.delete(connection);
+			openedAt.delete(connection);
 			if ((error && !idle) || failure !== undefined) errors++;
 			options.onClose?.(connection, {
 				duration: Date.now() - started,

@@ -152,7 +152,8 @@ class Abort implements Cmd {
 			write instanceof ConnectionError || write instanceof MisuseError,
 			`a write after close() must reject, got ${write}`,
 		);
-		if (this.reset) {
+		// Once both sides have sent FIN the pair may already be closed, cleanly, and an abort changes nothing.
+		if (this.reset && !(m.clientEnded && m.serverEnded)) {
 			check(peer.error instanceof ConnectionError && peer.error.reason === "reset", `the peer saw ${peer.error}`);
 		}
 		// Whatever the peer reads now is a prefix of what was sent, then EOF or the reset.

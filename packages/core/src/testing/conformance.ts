@@ -1,5 +1,5 @@
 import type { Address, Connection, Driver, Handler, ListenOptions } from "../contract.ts";
-import { echo } from "../echo.ts";
+import { echo, echoByReads } from "../echo.ts";
 import { ConnectionError, ListenError, MisuseError } from "../errors.ts";
 import { type Server, serve } from "../serve.ts";
 import { assertBytes, concat, pattern, random, randomBytes, split } from "./bytes.ts";
@@ -61,7 +61,7 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 	const highWaterMark = target.highWaterMark ?? 64 * KiB;
 	const bound = highWaterMark + target.maxReadChunk;
 
-	const withEcho = async (body: (h: Harness) => Promise<void>, handler: Handler = echo) => {
+	const withEcho = async (handler: Handler, body: (h: Harness) => Promise<void>) => {
 		const listener = await target.driver.listen({ host: "127.0.0.1", port: 0, ...target.listen, highWaterMark });
 		const accepted: Connection[] = [];
 		const clients: Connection[] = [];
@@ -85,174 +85,181 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 		}
 	};
 
-	const cases: Omit<ConformanceCase, "gap">[] = [
-		{
-			name: "1,024 round trips on one connection echo every byte",
-			timeout: 30_000,
-			run: () =>
-				withEcho(async ({ connect }) => {
-					const c = await connect();
-					const next = random(1);
-					let total = 0;
-					for (let i = 0; i < 1024; i++) {
-						const message = randomBytes(1 + Math.floor(next() * 512), i);
-						await c.write(message);
-						assertBytes(await readExactly(c, message.byteLength), message, `round trip ${i}`);
-						total += message.byteLength;
-					}
-					await c.end();
-					check((await c.read()) === null, "expected the server's FIN after the last round trip");
-					check(c.bytesRead === total, `read ${c.bytesRead} bytes in all, expected ${total}`);
-				}),
-		},
-		{
-			name: "every byte value survives random chunk splits",
-			timeout: 30_000,
-			run: () =>
-				withEcho(async ({ connect }) => {
-					const next = random(2);
-					for (let round = 0; round < 8; round++) {
-						const payload = concat([allByteValues(), randomBytes(Math.floor(next() * 300 * KiB), round)]);
+	/** Cases that drive the echo handler; they run with `echo` and again with `echoByReads`. */
+	const echoCases = (handler: Handler, suffix: string): Omit<ConformanceCase, "gap">[] =>
+		[
+			{
+				name: `1,024 round trips on one connection echo every byte${suffix}`,
+				timeout: 30_000,
+				run: () =>
+					withEcho(handler, async ({ connect }) => {
 						const c = await connect();
-						const reading = readAll(c);
-						for (const piece of split(payload, 1 + Math.floor(next() * 70 * KiB), next)) await c.write(piece);
+						const next = random(1);
+						let total = 0;
+						for (let i = 0; i < 1024; i++) {
+							const message = randomBytes(1 + Math.floor(next() * 512), i);
+							await c.write(message);
+							assertBytes(await readExactly(c, message.byteLength), message, `round trip ${i}`);
+							total += message.byteLength;
+						}
 						await c.end();
-						assertBytes(await reading, payload, `round ${round}`);
-					}
-				}),
-		},
-		{
-			name: "64 concurrent connections each get only their own bytes",
-			timeout: 60_000,
-			run: () =>
-				withEcho(async ({ connect }) => {
-					const results = await Promise.all(
-						Array.from({ length: 64 }, async (_, i) => {
+						check((await c.read()) === null, "expected the server's FIN after the last round trip");
+						check(c.bytesRead === total, `read ${c.bytesRead} bytes in all, expected ${total}`);
+					}),
+			},
+			{
+				name: `every byte value survives random chunk splits${suffix}`,
+				timeout: 30_000,
+				run: () =>
+					withEcho(handler, async ({ connect }) => {
+						const next = random(2);
+						for (let round = 0; round < 8; round++) {
+							const payload = concat([allByteValues(), randomBytes(Math.floor(next() * 300 * KiB), round)]);
 							const c = await connect();
-							const next = random(100 + i);
-							const payload = pattern(0, 16 * KiB + Math.floor(next() * 112 * KiB), i * 7919);
 							const reading = readAll(c);
-							for (const piece of split(payload, 16 * KiB, next)) {
-								await c.write(piece);
-								if (next() < 0.2) await pause(1);
-							}
+							for (const piece of split(payload, 1 + Math.floor(next() * 70 * KiB), next)) await c.write(piece);
 							await c.end();
-							return { i, payload, echoed: await reading };
-						}),
-					);
-					for (const { i, payload, echoed } of results) assertBytes(echoed, payload, `connection ${i}`);
-				}),
-		},
-		{
-			name: "a 64 MiB stream with a concurrent reader is byte-exact",
-			timeout: 120_000,
-			run: () =>
-				withEcho(async ({ connect }) => {
-					const c = await connect();
-					const total = 64 * MiB;
-					const verifying = (async () => {
-						let offset = 0;
-						for (;;) {
-							const chunk = await c.read();
-							if (chunk === null) break;
-							assertBytes(chunk, pattern(offset, chunk.byteLength), `stream at offset ${offset}`);
-							offset += chunk.byteLength;
+							assertBytes(await reading, payload, `round ${round}`);
 						}
-						return offset;
-					})();
-					const piece = 64 * KiB;
-					for (let offset = 0; offset < total; offset += piece) await c.write(pattern(offset, piece));
-					await c.end();
-					const received = await verifying;
-					check(received === total, `received ${received} bytes, expected ${total}`);
-				}),
-		},
-		{
-			name: "half-close: bytes written before FIN all come back, then the server's FIN",
-			timeout: 30_000,
-			run: () =>
-				withEcho(async ({ connect }) => {
-					for (const size of [5, 64 * KiB + 1, 4 * MiB]) {
+					}),
+			},
+			{
+				name: `64 concurrent connections each get only their own bytes${suffix}`,
+				timeout: 60_000,
+				run: () =>
+					withEcho(handler, async ({ connect }) => {
+						const results = await Promise.all(
+							Array.from({ length: 64 }, async (_, i) => {
+								const c = await connect();
+								const next = random(100 + i);
+								const payload = pattern(0, 16 * KiB + Math.floor(next() * 112 * KiB), i * 7919);
+								const reading = readAll(c);
+								for (const piece of split(payload, 16 * KiB, next)) {
+									await c.write(piece);
+									if (next() < 0.2) await pause(1);
+								}
+								await c.end();
+								return { i, payload, echoed: await reading };
+							}),
+						);
+						for (const { i, payload, echoed } of results) assertBytes(echoed, payload, `connection ${i}`);
+					}),
+			},
+			{
+				name: `a 64 MiB stream with a concurrent reader is byte-exact${suffix}`,
+				timeout: 120_000,
+				run: () =>
+					withEcho(handler, async ({ connect }) => {
 						const c = await connect();
-						const payload = pattern(size, size);
-						// Write and FIN without waiting, then read: the server's FIN must come after every byte.
-						const sending = Promise.all([c.write(payload), c.end()]);
-						assertBytes(await readAll(c), payload, `${size} bytes then FIN`);
-						await sending;
-						await within(c.closed, 5000, "the connection did not close after both FINs");
-					}
-				}),
-		},
-		{
-			name: "half-close: FIN with no data gets the server's FIN",
-			timeout: 10_000,
-			run: () =>
-				withEcho(async ({ connect }) => {
-					const c = await connect();
-					await c.end();
-					check((await within(c.read(), 5000, "no FIN from the server")) === null, "expected EOF");
-					await within(c.closed, 5000, "the connection did not close");
-				}),
-		},
-		{
-			name: "a client that never reads: server queues stay under the high-water mark plus one chunk",
-			timeout: 60_000,
-			run: () =>
-				withEcho(async ({ connect, accepted }) => {
-					const c = await connect();
-					const limit = 256 * MiB;
-					const piece = 64 * KiB;
-					let sent = 0;
-					let peak = 0;
-					const sample = () => {
-						const s = accepted[0];
-						if (s) peak = Math.max(peak, s.inboundBytes, s.outboundBytes);
-					};
-					const sampler = setInterval(sample, 5);
-					try {
-						while (sent < limit) {
-							const stalled = await stalls(c.write(pattern(sent, piece)), 500);
-							sent += piece;
-							sample();
-							if (stalled) break;
+						const total = 64 * MiB;
+						const verifying = (async () => {
+							let offset = 0;
+							for (;;) {
+								const chunk = await c.read();
+								if (chunk === null) break;
+								assertBytes(chunk, pattern(offset, chunk.byteLength), `stream at offset ${offset}`);
+								offset += chunk.byteLength;
+							}
+							return offset;
+						})();
+						const piece = 64 * KiB;
+						for (let offset = 0; offset < total; offset += piece) await c.write(pattern(offset, piece));
+						await c.end();
+						const received = await verifying;
+						check(received === total, `received ${received} bytes, expected ${total}`);
+					}),
+			},
+			{
+				name: `half-close: bytes written before FIN all come back, then the server's FIN${suffix}`,
+				timeout: 30_000,
+				run: () =>
+					withEcho(handler, async ({ connect }) => {
+						for (const size of [5, 64 * KiB + 1, 4 * MiB]) {
+							const c = await connect();
+							const payload = pattern(size, size);
+							// Write and FIN without waiting, then read: the server's FIN must come after every byte.
+							const sending = Promise.all([c.write(payload), c.end()]);
+							assertBytes(await readAll(c), payload, `${size} bytes then FIN`);
+							await sending;
+							await within(c.closed, 5000, "the connection did not close after both FINs");
 						}
-					} finally {
-						clearInterval(sampler);
-					}
-					check(sent < limit, `the client sent all ${limit} bytes without reading: no backpressure`);
-					check(peak <= bound, `the server queued ${peak} bytes, more than ${bound}`);
-					// Reading again releases the stall, and nothing was lost on the way.
-					const reading = readAll(c);
-					await c.end();
-					const echoed = await reading;
-					check(echoed.byteLength === sent, `read back ${echoed.byteLength} bytes, sent ${sent}`);
-					assertBytes(echoed, pattern(0, sent), "echo after the stall");
-				}),
-		},
-		{
-			name: "a peer reset ends that connection with a typed error while others go on",
-			timeout: 30_000,
-			run: () =>
-				withEcho(async ({ connect, accepted }) => {
-					const doomed = await connect();
-					const survivor = await connect();
-					await doomed.write(pattern(0, 1000));
-					await readExactly(doomed, 1000);
-					const victim = accepted.find((s) => s.bytesRead === 1000);
-					check(victim !== undefined, "the server connection of the reset client was not found");
-					doomed.close(new Error("test reset"));
-					await within(victim.closed, 5000, "the server did not notice the reset");
-					check(
-						victim.error instanceof ConnectionError && victim.error.reason === "reset",
-						`expected a ConnectionError with reason reset, got ${describe(victim.error)}`,
-					);
-					const payload = pattern(7, 256 * KiB);
-					const reading = readAll(survivor);
-					await survivor.write(payload);
-					await survivor.end();
-					assertBytes(await reading, payload, "the other connection");
-				}),
-		},
+					}),
+			},
+			{
+				name: `half-close: FIN with no data gets the server's FIN${suffix}`,
+				timeout: 10_000,
+				run: () =>
+					withEcho(handler, async ({ connect }) => {
+						const c = await connect();
+						await c.end();
+						check((await within(c.read(), 5000, "no FIN from the server")) === null, "expected EOF");
+						await within(c.closed, 5000, "the connection did not close");
+					}),
+			},
+			{
+				name: `a client that never reads: server queues stay under the high-water mark plus one chunk${suffix}`,
+				timeout: 60_000,
+				run: () =>
+					withEcho(handler, async ({ connect, accepted }) => {
+						const c = await connect();
+						const limit = 256 * MiB;
+						const piece = 64 * KiB;
+						let sent = 0;
+						let peak = 0;
+						const sample = () => {
+							const s = accepted[0];
+							if (s) peak = Math.max(peak, s.inboundBytes, s.outboundBytes);
+						};
+						const sampler = setInterval(sample, 5);
+						try {
+							while (sent < limit) {
+								const stalled = await stalls(c.write(pattern(sent, piece)), 500);
+								sent += piece;
+								sample();
+								if (stalled) break;
+							}
+						} finally {
+							clearInterval(sampler);
+						}
+						check(sent < limit, `the client sent all ${limit} bytes without reading: no backpressure`);
+						check(peak <= bound, `the server queued ${peak} bytes, more than ${bound}`);
+						// Reading again releases the stall, and nothing was lost on the way.
+						const reading = readAll(c);
+						await c.end();
+						const echoed = await reading;
+						check(echoed.byteLength === sent, `read back ${echoed.byteLength} bytes, sent ${sent}`);
+						assertBytes(echoed, pattern(0, sent), "echo after the stall");
+					}),
+			},
+			{
+				name: `a peer reset ends that connection with a typed error while others go on${suffix}`,
+				timeout: 30_000,
+				run: () =>
+					withEcho(handler, async ({ connect, accepted }) => {
+						const doomed = await connect();
+						const survivor = await connect();
+						await doomed.write(pattern(0, 1000));
+						await readExactly(doomed, 1000);
+						const victim = accepted.find((s) => s.bytesRead === 1000);
+						check(victim !== undefined, "the server connection of the reset client was not found");
+						doomed.close(new Error("test reset"));
+						await within(victim.closed, 5000, "the server did not notice the reset");
+						check(
+							victim.error instanceof ConnectionError && victim.error.reason === "reset",
+							`expected a ConnectionError with reason reset, got ${describe(victim.error)}`,
+						);
+						const payload = pattern(7, 256 * KiB);
+						const reading = readAll(survivor);
+						await survivor.write(payload);
+						await survivor.end();
+						assertBytes(await reading, payload, "the other connection");
+					}),
+			},
+		] satisfies Omit<ConformanceCase, "gap">[];
+
+	const cases: Omit<ConformanceCase, "gap">[] = [
+		...echoCases(echo, ""),
+		...echoCases(echoByReads, " (echo by read/write)"),
 		{
 			name: "closing the listener resolves a pending accept() to null and refuses new connections",
 			timeout: 10_000,
@@ -280,7 +287,7 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 			name: "closing the listener keeps open connections serving",
 			timeout: 10_000,
 			run: () =>
-				withEcho(async ({ connect, server }) => {
+				withEcho(echo, async ({ connect, server }) => {
 					const c = await connect();
 					await c.write(pattern(0, 100));
 					await readExactly(c, 100);
@@ -318,7 +325,7 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 			name: "a second concurrent read() and a write after end() throw named errors",
 			timeout: 10_000,
 			run: () =>
-				withEcho(async ({ connect }) => {
+				withEcho(slowEcho, async ({ connect }) => {
 					const c = await connect();
 					const first = c.read();
 					const second = await c.read().then(
@@ -342,7 +349,7 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 						late instanceof MisuseError && late.reason === "write-after-end",
 						`expected MisuseError write-after-end, got ${describe(late)}`,
 					);
-				}, slowEcho),
+				}),
 		},
 		{
 			name: "a handler that throws ends its own connection only",

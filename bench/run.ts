@@ -1,0 +1,353 @@
+/**
+ * `bun run bench`: the drivers against the raw runtime echo servers, in one
+ * run. Servers and workloads are interleaved round by round; the server is
+ * pinned to CPU 0 and the load client (`echo-cli bench`, on Bun) to CPU 1
+ * where taskset exists. Reports medians, server CPU time per message from
+ * /proc, peak RSS, and each driver's ratio to the raw baseline of its runtime.
+ *
+ *   bun bench/run.ts [--rounds 3] [--duration 3s] [--warmup 1s] [--idle 10000] [--write BENCHMARKS.md]
+ */
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { cpus } from "node:os";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const CLI = here("../apps/cli/dist/cli.js");
+const BUN = process.execPath;
+
+const { values } = parseArgs({
+	options: {
+		rounds: { type: "string", default: "3" },
+		duration: { type: "string", default: "3s" },
+		warmup: { type: "string", default: "1s" },
+		idle: { type: "string", default: "10000" },
+		only: { type: "string" },
+		workloads: { type: "string" },
+		write: { type: "string" },
+	},
+});
+const ROUNDS = Number(values.rounds);
+const IDLE = Number(values.idle);
+
+const label = (s: ServerSpec) => `${s.name} on ${s.runtime}`;
+const workloadLabel = (w: Workload) => `${w.mode} ${formatSize(w.size)} x ${w.connections}`;
+
+interface ServerSpec {
+	readonly name: string;
+	readonly runtime: "Node" | "Bun";
+	readonly command: readonly string[];
+	/** The raw server of the same runtime this one is compared with. */
+	readonly baseline?: string;
+}
+
+const SERVERS = (
+	[
+		{ name: "raw node:net pipe", runtime: "Node" as const, command: ["node", here("servers/raw-node-pipe.mjs")] },
+		{
+			name: "node driver",
+			runtime: "Node" as const,
+			command: ["node", here("servers/driver.mjs"), "node"],
+			baseline: "raw node:net pipe",
+		},
+		{ name: "raw Bun.listen", runtime: "Bun" as const, command: [BUN, here("servers/raw-bun.ts")] },
+		{
+			name: "node driver",
+			runtime: "Bun" as const,
+			command: [BUN, here("servers/driver.mjs"), "node"],
+			baseline: "raw Bun.listen",
+		},
+		{
+			name: "bun driver",
+			runtime: "Bun" as const,
+			command: [BUN, here("servers/driver.mjs"), "bun"],
+			baseline: "raw Bun.listen",
+		},
+	] satisfies ServerSpec[]
+).filter(
+	(s) => !values.only || values.only.split(",").some((o) => `${s.name} on ${s.runtime}`.includes(o)),
+) as ServerSpec[];
+
+interface Workload {
+	readonly mode: "pingpong" | "stream";
+	readonly size: number;
+	readonly connections: number;
+}
+
+const WORKLOADS = (
+	[
+		{ mode: "pingpong", size: 64, connections: 50 },
+		{ mode: "pingpong", size: 1024, connections: 100 },
+		{ mode: "pingpong", size: 100 * 1024, connections: 10 },
+		{ mode: "stream", size: 64 * 1024, connections: 8 },
+	] satisfies Workload[]
+).filter((w) => !values.workloads || values.workloads.split(",").some((o) => workloadLabel(w).includes(o)));
+
+const taskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0 && cpus().length >= 2;
+const pin = (cpu: number, command: readonly string[]) =>
+	taskset ? ["taskset", "-c", String(cpu), ...command] : [...command];
+const TICK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
+interface RunningServer {
+	readonly child: ChildProcess;
+	readonly pid: number;
+	readonly port: number;
+	stop(): Promise<void>;
+}
+
+/** Starts a server (with room for 10,000 connections) and reads its port. */
+async function startServer(spec: ServerSpec): Promise<RunningServer> {
+	const command = pin(0, spec.command)
+		.map((a) => `'${a}'`)
+		.join(" ");
+	const child = spawn("sh", ["-c", `ulimit -n ${IDLE + 1000} 2>/dev/null; exec ${command}`], {
+		stdio: ["ignore", "pipe", "inherit"],
+	});
+	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+	const port = await new Promise<number>((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error(`${label(spec)} did not start`)), 10_000);
+		child.stdout?.once("data", (d: Buffer) => {
+			clearTimeout(timer);
+			resolve(Number(d.toString().trim()));
+		});
+		child.once("exit", (code) => reject(new Error(`${label(spec)} exited with ${code}`)));
+	});
+	return {
+		child,
+		pid: child.pid as number,
+		port,
+		async stop() {
+			child.kill("SIGKILL");
+			await exited;
+		},
+	};
+}
+
+function cpuSeconds(pid: number): number {
+	const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+	return (Number(fields[11]) + Number(fields[12])) / TICK;
+}
+
+function status(pid: number, key: "VmRSS" | "VmHWM"): number {
+	const match = new RegExp(`^${key}:\\s+(\\d+) kB$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+	return Number(match?.[1]) * 1024;
+}
+
+interface LoadReport {
+	msgPerSecond: number;
+	mbPerSecond: number;
+	allMessages: number;
+	latencyMs: { p50: number; p99: number };
+	errors: number;
+	mismatches: number;
+}
+
+interface Sample {
+	readonly msgPerSecond: number;
+	readonly mbPerSecond: number;
+	readonly p50: number;
+	readonly p99: number;
+	/** Server CPU microseconds per echoed message. */
+	readonly cpuPerMessage: number;
+	readonly peakRss: number;
+}
+
+async function measureLoad(spec: ServerSpec, w: Workload): Promise<Sample> {
+	const server = await startServer(spec);
+	try {
+		const before = cpuSeconds(server.pid);
+		const client = spawnSync(
+			pin(1, [BUN, CLI])[0] as string,
+			[
+				...pin(1, [BUN, CLI]).slice(1),
+				"bench",
+				`127.0.0.1:${server.port}`,
+				"--mode",
+				w.mode,
+				"--size",
+				String(w.size),
+				"--connections",
+				String(w.connections),
+				"--duration",
+				String(values.duration),
+				"--warmup",
+				String(values.warmup),
+				"--json",
+			],
+			{ encoding: "utf8", timeout: 120_000 },
+		);
+		const cpu = cpuSeconds(server.pid) - before;
+		const report = JSON.parse(client.stdout) as LoadReport;
+		if (report.mismatches > 0 || report.errors > 0) {
+			throw new Error(`${label(spec)}, ${workloadLabel(w)}: ${report.mismatches} mismatches, ${report.errors} errors`);
+		}
+		return {
+			msgPerSecond: report.msgPerSecond,
+			mbPerSecond: report.mbPerSecond,
+			p50: report.latencyMs.p50,
+			p99: report.latencyMs.p99,
+			cpuPerMessage: (cpu * 1e6) / report.allMessages,
+			peakRss: status(server.pid, "VmHWM"),
+		};
+	} finally {
+		await server.stop();
+	}
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** RSS the server adds while one client sends without ever reading (up to 256 MiB). */
+async function measureNonReader(spec: ServerSpec): Promise<number> {
+	const server = await startServer(spec);
+	try {
+		await pause(300);
+		const before = status(server.pid, "VmRSS");
+		let peak = before;
+		const socket = net.connect({ port: server.port, host: "127.0.0.1" });
+		socket.on("error", () => {});
+		await new Promise((resolve) => socket.once("connect", resolve));
+		socket.pause();
+		const chunk = new Uint8Array(256 * 1024).fill(42);
+		for (let sent = 0; sent < 256 * 1024 * 1024; sent += chunk.byteLength) {
+			if (!socket.write(chunk)) {
+				const drained = await Promise.race([
+					new Promise<boolean>((resolve) => socket.once("drain", () => resolve(true))),
+					pause(500).then(() => false),
+				]);
+				peak = Math.max(peak, status(server.pid, "VmRSS"));
+				if (!drained) break;
+			}
+		}
+		await pause(300);
+		peak = Math.max(peak, status(server.pid, "VmRSS"));
+		socket.destroy();
+		return peak - before;
+	} finally {
+		await server.stop();
+	}
+}
+
+/** RSS per connection with IDLE idle connections, opened by a client process pinned to CPU 1. */
+async function measureIdle(spec: ServerSpec): Promise<number> {
+	const server = await startServer(spec);
+	try {
+		await pause(300);
+		const before = status(server.pid, "VmRSS");
+		const command = pin(1, ["node", here("idle-client.mjs"), String(server.port), String(IDLE)])
+			.map((a) => `'${a}'`)
+			.join(" ");
+		const client = spawn("sh", ["-c", `ulimit -n ${IDLE + 1000} 2>/dev/null; exec ${command}`], {
+			stdio: ["pipe", "pipe", "inherit"],
+		});
+		const connected = await new Promise<number>((resolve) => {
+			client.stdout?.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
+			client.once("exit", () => resolve(0));
+		});
+		if (connected < IDLE) throw new Error(`${label(spec)}: only ${connected} of ${IDLE} idle connections opened`);
+		await pause(1500);
+		const after = status(server.pid, "VmRSS");
+		client.stdin?.end();
+		await new Promise((resolve) => client.once("exit", resolve));
+		return (after - before) / IDLE;
+	} finally {
+		await server.stop();
+	}
+}
+
+function median(values: number[]): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	const mid = Math.floor(sorted.length / 2);
+	return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function formatSize(bytes: number): string {
+	return bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`;
+}
+
+const version = (command: string, args: string[]) => spawnSync(command, args, { encoding: "utf8" }).stdout.trim();
+
+async function main() {
+	const loads = new Map<string, Sample[]>();
+	const nonReader = new Map<string, number[]>();
+	const idle = new Map<string, number[]>();
+	const push = <T>(map: Map<string, T[]>, key: string, value: T) => map.set(key, [...(map.get(key) ?? []), value]);
+	const started = Date.now();
+	for (let round = 1; round <= ROUNDS; round++) {
+		for (const w of WORKLOADS) {
+			// Rotate the order each round, so that no server always runs first or last.
+			const order = SERVERS.map((_, i) => SERVERS[(i + round) % SERVERS.length] as ServerSpec);
+			for (const spec of order) {
+				const sample = await measureLoad(spec, w);
+				push(loads, `${label(spec)}|${workloadLabel(w)}`, sample);
+				process.stderr.write(
+					`round ${round}/${ROUNDS} ${workloadLabel(w).padEnd(22)} ${label(spec).padEnd(24)} ` +
+						`${String(sample.msgPerSecond).padStart(7)} msg/s ${sample.cpuPerMessage.toFixed(2).padStart(7)} µs CPU/msg\n`,
+				);
+			}
+		}
+		for (const spec of values.idle === "0" ? [] : SERVERS) {
+			push(nonReader, label(spec), await measureNonReader(spec));
+			push(idle, label(spec), await measureIdle(spec));
+			process.stderr.write(`round ${round}/${ROUNDS} memory ${label(spec)}\n`);
+		}
+	}
+
+	const lines: string[] = [];
+	const baselineOf = (spec: ServerSpec) => SERVERS.find((s) => s.name === spec.baseline && s.runtime === spec.runtime);
+	const medianOf = (key: string, pick: (s: Sample) => number) => median((loads.get(key) ?? []).map(pick));
+	for (const w of WORKLOADS) {
+		lines.push(`### ${workloadLabel(w)}`, "");
+		lines.push(
+			"| server | msg/s | MB/s | p50 ms | p99 ms | server CPU µs/msg | CPU/msg vs raw | msg/s vs raw | peak RSS MiB |",
+			"|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+		);
+		for (const spec of SERVERS) {
+			const key = `${label(spec)}|${workloadLabel(w)}`;
+			const base = baselineOf(spec);
+			const baseKey = base ? `${label(base)}|${workloadLabel(w)}` : undefined;
+			const cpu = medianOf(key, (s) => s.cpuPerMessage);
+			const rate = medianOf(key, (s) => s.msgPerSecond);
+			const cpuRatio = baseKey ? (cpu / medianOf(baseKey, (s) => s.cpuPerMessage)).toFixed(2) : "baseline";
+			const rateRatio = baseKey ? (rate / medianOf(baseKey, (s) => s.msgPerSecond)).toFixed(2) : "baseline";
+			lines.push(
+				`| ${label(spec)} | ${Math.round(rate)} | ${medianOf(key, (s) => s.mbPerSecond).toFixed(1)} | ` +
+					`${medianOf(key, (s) => s.p50).toFixed(3)} | ${medianOf(key, (s) => s.p99).toFixed(3)} | ${cpu.toFixed(2)} | ` +
+					`${cpuRatio} | ${rateRatio} | ${(medianOf(key, (s) => s.peakRss) / 1048576).toFixed(1)} |`,
+			);
+		}
+		lines.push("");
+	}
+	lines.push("### Memory", "");
+	lines.push(
+		`| server | RSS added by a client that never reads (MiB) | RSS per idle connection, ${IDLE} open (KiB) | idle KiB/conn vs raw |`,
+		"|---|---:|---:|---:|",
+	);
+	for (const spec of SERVERS) {
+		const base = baselineOf(spec);
+		const perConnection = median(idle.get(label(spec)) ?? []);
+		const ratio = base ? (perConnection / median(idle.get(label(base)) ?? [])).toFixed(2) : "baseline";
+		lines.push(
+			`| ${label(spec)} | ${(median(nonReader.get(label(spec)) ?? []) / 1048576).toFixed(1)} | ` +
+				`${(perConnection / 1024).toFixed(2)} | ${ratio} |`,
+		);
+	}
+	const machine = [
+		`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Linux ${version("uname", ["-r"])}`,
+		`- Node ${version("node", ["--version"])}, Bun ${version(BUN, ["--version"])}`,
+		`- ${ROUNDS} interleaved rounds, medians; each load run ${values.warmup} warm-up + ${values.duration} measured; ` +
+			`server ${taskset ? "pinned to CPU 0, client (echo-cli bench on Bun) to CPU 1" : "and client not pinned (no taskset)"}`,
+		`- Took ${Math.round((Date.now() - started) / 1000)} s`,
+	];
+	const output = [...machine, "", ...lines].join("\n");
+	process.stdout.write(`${output}\n`);
+	if (values.write) {
+		const file = readFileSync(values.write, "utf8");
+		const marker = "<!-- bench:results -->";
+		const [head] = file.split(marker);
+		writeFileSync(values.write, `${head}${marker}\n\n${output}\n`);
+	}
+}
+
+await main();

@@ -1,0 +1,8 @@
+// The idiomatic Node echo server: socket.pipe(socket).
+import net from "node:net";
+
+const server = net.createServer((socket) => {
+	socket.on("error", () => socket.destroy());
+	socket.pipe(socket);
+});
+server.listen(0, "127.0.0.1", () => console.log(server.address().port));
