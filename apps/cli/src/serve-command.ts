@@ -54,6 +54,8 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 	const handler = config.hexdump !== undefined ? dumpingEcho(log, config.hexdump) : echo;
 	const server = serve(listener, handler, {
 		idleTimeout: config.idleTimeout,
+		// Drivers look the peer up lazily; the log lines need it after the socket is gone.
+		onConnection: config.verbose || config.hexdump !== undefined ? (connection) => void connection.remote : undefined,
 		onError(error, connection) {
 			log.error(`${connection.remote.transport === "tcp" ? `${connection.remote.host}: ` : ""}${String(error)}`);
 		},

@@ -6,7 +6,12 @@ interface Waiter<T> {
 	reject(error: Error): void;
 }
 
+export type CloseListener = (connection: Connection) => void;
+export type EchoDone = (connection: BaseConnection, error?: Error) => void;
+
 const settled: Promise<void> = Promise.resolve();
+/** The shared empty inbound queue; replaced by a real array on the first queued chunk. */
+const EMPTY: (Uint8Array | undefined)[] = [];
 
 /**
  * The part of {@link Connection} that is the same in every driver: the
@@ -20,40 +25,76 @@ const settled: Promise<void> = Promise.resolve();
  * handlers synchronously inside `end()`).
  */
 export abstract class BaseConnection implements Connection {
-	readonly closed: Promise<void>;
 	bytesRead = 0;
 	bytesWritten = 0;
 
-	#chunks: (Uint8Array | undefined)[] = [];
+	// Kept small and lazy: a server may hold tens of thousands of idle connections.
+	#chunks: (Uint8Array | undefined)[] = EMPTY;
 	#head = 0;
 	#inbound = 0;
 	#peerEnded = false;
 	#discarding = false;
 	#paused = false;
 	#reader: Waiter<Uint8Array | null> | undefined;
-	#writers: Waiter<void>[] = [];
+	#writers: Waiter<void>[] | undefined;
 	#ending: Promise<void> | undefined;
 	#endWaiter: Waiter<void> | undefined;
 	#finished = false;
 	#terminated = false;
 	#error: ConnectionError | undefined;
-	#resolveClosed!: () => void;
-	/** Set while `echoInPlace()` runs. */
-	#echo: Waiter<void> | undefined;
+	#closeListeners: CloseListener | CloseListener[] | undefined;
+	#closed: Promise<void> | undefined;
+	#local: Address | undefined;
+	#remote: Address | undefined;
+	/** Set while the in-place echo runs. */
+	#echo: EchoDone | undefined;
 	/** The in-place echo waits for the outbound queue to fall below its mark. */
 	#echoWaiting = false;
 
-	readonly local: Address;
-	readonly remote: Address;
 	protected readonly highWaterMark: number;
 
-	constructor(local: Address, remote: Address, highWaterMark: number) {
-		this.local = local;
-		this.remote = remote;
+	constructor(highWaterMark: number) {
 		this.highWaterMark = highWaterMark;
-		this.closed = new Promise((resolve) => {
-			this.#resolveClosed = resolve;
-		});
+	}
+
+	/** The socket's own address; asked once, on first use. */
+	protected abstract localAddress(): Address;
+	/** The peer's address; asked once, on first use, which should be while the socket is open. */
+	protected abstract remoteAddress(): Address;
+
+	get local(): Address {
+		this.#local ??= this.localAddress();
+		return this.#local;
+	}
+
+	get remote(): Address {
+		this.#remote ??= this.remoteAddress();
+		return this.#remote;
+	}
+
+	get closed(): Promise<void> {
+		this.#closed ??= this.#terminated
+			? Promise.resolve()
+			: new Promise((resolve) => {
+					this.onceClosed(() => resolve());
+				});
+		return this.#closed;
+	}
+
+	/**
+	 * Calls `listener` with this connection once both directions are closed,
+	 * or at once if they are: the moment `closed` settles, without a promise
+	 * per connection.
+	 */
+	onceClosed(listener: CloseListener): void {
+		if (this.#terminated) {
+			listener(this);
+			return;
+		}
+		const current = this.#closeListeners;
+		if (current === undefined) this.#closeListeners = listener;
+		else if (typeof current === "function") this.#closeListeners = [current, listener];
+		else current.push(listener);
 	}
 
 	/** Hands `bytes` to the socket. Returns false once `outboundBytes` has reached the high-water mark. */
@@ -102,6 +143,7 @@ export abstract class BaseConnection implements Connection {
 		this.bytesWritten += bytes.byteLength;
 		if (this.transmit(bytes)) return settled;
 		return new Promise((resolve, reject) => {
+			this.#writers ??= [];
 			this.#writers.push({ resolve, reject });
 		});
 	}
@@ -143,13 +185,24 @@ export abstract class BaseConnection implements Connection {
 	 * counts as the one pending read.
 	 */
 	echoInPlace(): Promise<void> {
-		if (this.#reader || this.#echo) {
-			return Promise.reject(new MisuseError("concurrent-read", "echoInPlace() called while a read is pending"));
-		}
 		return new Promise((resolve, reject) => {
-			this.#echo = { resolve, reject };
-			this.#pumpEcho();
+			this.echoThen((_, error) => (error ? reject(error) : resolve()));
 		});
+	}
+
+	/**
+	 * {@link echoInPlace} reporting to a callback instead of a promise, so
+	 * that a server holding many connections pays nothing per connection for
+	 * it: `done(connection)` once the FIN is sent, `done(connection, error)`
+	 * when the connection fails first.
+	 */
+	echoThen(done: EchoDone): void {
+		if (this.#reader || this.#echo) {
+			done(this, new MisuseError("concurrent-read", "an echo was started while a read is pending"));
+			return;
+		}
+		this.#echo = done;
+		this.#pumpEcho();
 	}
 
 	stopReading(): void {
@@ -184,6 +237,7 @@ export abstract class BaseConnection implements Connection {
 			reader.resolve(chunk);
 			return;
 		}
+		if (this.#chunks === EMPTY) this.#chunks = [];
 		this.#chunks.push(chunk);
 		this.#inbound += chunk.byteLength;
 		if (!this.#paused && this.#inbound >= this.highWaterMark) this.#updateFlow();
@@ -205,8 +259,8 @@ export abstract class BaseConnection implements Connection {
 	protected drained(): void {
 		if (this.outboundBytes >= this.highWaterMark) return;
 		const writers = this.#writers;
-		if (writers.length > 0) {
-			this.#writers = [];
+		if (writers) {
+			this.#writers = undefined;
 			for (const writer of writers) writer.resolve();
 		}
 		if (this.#echoWaiting) {
@@ -222,8 +276,8 @@ export abstract class BaseConnection implements Connection {
 		this.#finished = true;
 		// Everything written before end() is out; runtimes need not emit a drain for it.
 		const writers = this.#writers;
-		this.#writers = [];
-		for (const writer of writers) writer.resolve();
+		this.#writers = undefined;
+		for (const writer of writers ?? []) writer.resolve();
 		this.#endWaiter?.resolve();
 		this.#endWaiter = undefined;
 	}
@@ -242,27 +296,32 @@ export abstract class BaseConnection implements Connection {
 			else reader.resolve(null);
 		}
 		const writers = this.#writers;
-		this.#writers = [];
-		for (const writer of writers) writer.reject(failure);
+		this.#writers = undefined;
+		for (const writer of writers ?? []) writer.reject(failure);
 		if (!this.#finished) this.#endWaiter?.reject(failure);
 		this.#endWaiter = undefined;
 		if (this.#echo) this.#pumpEcho();
-		this.#resolveClosed();
+		const listeners = this.#closeListeners;
+		this.#closeListeners = undefined;
+		if (typeof listeners === "function") listeners(this);
+		else for (const listener of listeners ?? []) listener(this);
 	}
 
 	/** Sends queued chunks back while the outbound queue takes them; ends once the peer has. */
 	#pumpEcho(): void {
-		const echo = this.#echo as Waiter<void>;
+		const done = this.#echo as EchoDone;
 		if (this.#terminated) {
 			this.#echo = undefined;
-			if (this.#error) echo.reject(this.#error);
-			else echo.resolve();
+			done(this, this.#error);
 			return;
 		}
 		while (!this.#echoWaiting && this.#head < this.#chunks.length) this.#echoChunk(this.#shift());
 		if (!this.#echoWaiting && this.#peerEnded && this.#head === this.#chunks.length) {
 			this.#echo = undefined;
-			this.end().then(echo.resolve, echo.reject);
+			this.end().then(
+				() => done(this),
+				(error: Error) => done(this, error),
+			);
 		}
 	}
 
@@ -278,7 +337,7 @@ export abstract class BaseConnection implements Connection {
 		const chunk = this.#chunks[this.#head] as Uint8Array;
 		this.#chunks[this.#head++] = undefined;
 		if (this.#head === this.#chunks.length) {
-			this.#chunks = [];
+			this.#chunks = EMPTY;
 			this.#head = 0;
 		}
 		this.#inbound -= chunk.byteLength;
@@ -312,4 +371,10 @@ function closedError(): ConnectionError {
 
 function toIteratorResult(chunk: Uint8Array | null): IteratorResult<Uint8Array> {
 	return chunk === null ? { done: true, value: undefined } : { done: false, value: chunk };
+}
+
+/** Runs `listener` when `connection` closes: without a promise for the drivers' own connections. */
+export function whenClosed(connection: Connection, listener: CloseListener): void {
+	if (connection instanceof BaseConnection) connection.onceClosed(listener);
+	else connection.closed.then(() => listener(connection));
 }

@@ -1,3 +1,4 @@
+import { whenClosed } from "./base-connection.ts";
 import type { Address, Connection, Listener, ListenOptions } from "./contract.ts";
 
 /**
@@ -12,6 +13,10 @@ export abstract class BaseListener implements Listener {
 	#open = 0;
 	#refused = 0;
 	#closing: Promise<void> | undefined;
+	/** One function for every connection, rather than a closure each. */
+	readonly #released = () => {
+		this.#open--;
+	};
 	readonly #limits: Pick<ListenOptions, "maxConnections" | "onRefuse">;
 	readonly address: Address;
 
@@ -43,9 +48,7 @@ export abstract class BaseListener implements Listener {
 			return;
 		}
 		this.#open++;
-		connection.closed.then(() => {
-			this.#open--;
-		});
+		whenClosed(connection, this.#released);
 		if (this.#closing) {
 			connection.close();
 			return;

@@ -109,6 +109,12 @@ export interface Listener extends AsyncIterable<Connection>, AsyncDisposable {
 }
 
 export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
+	/**
+	 * Our end's address and the peer's. Drivers MAY look them up on first
+	 * use, to keep idle connections small: read them while the connection is
+	 * open when they are needed after it closes (a closed socket has no peer
+	 * address to ask for; drivers then report `{ transport: "unix", path: "" }`).
+	 */
 	readonly local: Address;
 	readonly remote: Address;
 	/**

@@ -2,7 +2,24 @@ import type { Address } from "./contract.ts";
 
 /** `tcp://127.0.0.1:1337`, `tcp://[::1]:1337`, `unix:///tmp/echo.sock`. */
 export function formatAddress(address: Address): string {
-	if (address.transport === "unix") return `unix://${address.path}`;
+	if (address.transport === "unix") return address.path ? `unix://${address.path}` : "unix:(unnamed peer)";
 	const host = address.host.includes(":") ? `[${address.host}]` : address.host;
 	return `tcp://${host}:${address.port}`;
+}
+
+const hosts = new Map<string, string>();
+
+/**
+ * A TCP address whose host string is shared with every other address of the
+ * same host, so that ten thousand connections from one peer hold one string.
+ */
+export function tcpAddress(host: string, port: number, family: "IPv4" | "IPv6"): Address {
+	let shared = hosts.get(host);
+	if (shared === undefined) {
+		// A server facing many peers must not grow this cache without bound.
+		if (hosts.size >= 1024) hosts.clear();
+		hosts.set(host, host);
+		shared = host;
+	}
+	return { transport: "tcp", host: shared, port, family };
 }

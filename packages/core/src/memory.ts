@@ -117,10 +117,22 @@ class MemoryConnection extends BaseConnection {
 	#reordered = false;
 
 	readonly options: MemoryDriverOptions;
+	readonly #localAddress: Address;
+	readonly #remoteAddress: Address;
 
 	constructor(local: Address, remote: Address, highWaterMark: number, options: MemoryDriverOptions) {
-		super(local, remote, highWaterMark);
+		super(highWaterMark);
+		this.#localAddress = local;
+		this.#remoteAddress = remote;
 		this.options = options;
+	}
+
+	protected localAddress(): Address {
+		return this.#localAddress;
+	}
+
+	protected remoteAddress(): Address {
+		return this.#remoteAddress;
 	}
 
 	get outboundBytes(): number {

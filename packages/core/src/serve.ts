@@ -1,4 +1,6 @@
+import { BaseConnection, whenClosed } from "./base-connection.ts";
 import type { Connection, Handler, Listener } from "./contract.ts";
+import { echo } from "./echo.ts";
 import { ConnectionError } from "./errors.ts";
 
 export interface ServeOptions {
@@ -117,28 +119,52 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 	// The sweep alone must not keep a process alive.
 	(sweeper as { unref?: () => void } | undefined)?.unref?.();
 
+	/** Per connection, when it was accepted: only kept when someone asks for durations or idleness. */
+	const keepTimes = options.onClose !== undefined || sweeper !== undefined;
+	/** Handler failures, by connection; rare, so a map rather than a field per connection. */
+	const failures = new Map<Connection, unknown>();
+
+	// One function each for every connection: a server may hold tens of thousands.
+	const closed = (connection: Connection) => {
+		connections.delete(connection);
+		closedIn += connection.bytesRead;
+		closedOut += connection.bytesWritten;
+		const error = connection.error;
+		const idle = idled.delete(connection);
+		const failed = failures.has(connection);
+		const failure = failures.get(connection);
+		failures.delete(connection);
+		activity.delete(connection);
+		const started = openedAt.get(connection);
+		openedAt.delete(connection);
+		if ((error && !idle) || failed) errors++;
+		options.onClose?.(connection, {
+			duration: started === undefined ? 0 : Math.round(performance.now() - started),
+			outcome: idle ? "idle" : error ? error.reason : failed ? "handler-error" : "closed",
+			error: failure,
+		});
+	};
+	const failed = (connection: Connection, error: unknown) => {
+		failures.set(connection, error);
+		// A failed connection is reported through `closed`; only the handler's own faults are its errors.
+		if (!(error instanceof ConnectionError) || !connection.error) options.onError?.(error, connection);
+		connection.close(error instanceof Error ? error : new Error(String(error)));
+	};
+	const echoed = (connection: Connection, error?: Error) => {
+		if (error && !(error instanceof ConnectionError)) failed(connection, error);
+	};
+
 	const run = (connection: Connection) => {
-		const started = Date.now();
-		let failure: unknown;
 		accepted++;
 		connections.add(connection);
-		if (sweeper) openedAt.set(connection, performance.now());
+		if (keepTimes) openedAt.set(connection, performance.now());
 		options.onConnection?.(connection);
-		connection.closed.then(() => {
-			connections.delete(connection);
-			closedIn += connection.bytesRead;
-			closedOut += connection.bytesWritten;
-			const error = connection.error;
-			const idle = idled.delete(connection);
-			activity.delete(connection);
-			openedAt.delete(connection);
-			if ((error && !idle) || failure !== undefined) errors++;
-			options.onClose?.(connection, {
-				duration: Date.now() - started,
-				outcome: idle ? "idle" : error ? error.reason : failure !== undefined ? "handler-error" : "closed",
-				error: failure,
-			});
-		});
+		whenClosed(connection, closed);
+		// The built-in echo on a driver's own connection needs no promise at all.
+		if (handler === echo && connection instanceof BaseConnection) {
+			connection.echoThen(echoed);
+			return;
+		}
 		let result: Promise<void>;
 		try {
 			result = handler(connection);
@@ -146,16 +172,9 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 			result = Promise.reject(error);
 		}
 		result.then(
-			() => {
-				// Idempotent for handlers that ended; a lost connection shows in `closed` and `error`.
-				void connection.end();
-			},
-			(error: unknown) => {
-				failure = error;
-				// A failed connection is reported through `closed`; only the handler's own faults are its errors.
-				if (!(error instanceof ConnectionError) || !connection.error) options.onError?.(error, connection);
-				connection.close(error instanceof Error ? error : new Error(String(error)));
-			},
+			// Idempotent for handlers that ended; a lost connection shows in `closed` and `error`.
+			() => void connection.end(),
+			(error: unknown) => failed(connection, error),
 		);
 	};
 

@@ -13,6 +13,7 @@ import {
 	type Listener,
 	type ListenOptions,
 	listenErrorFrom,
+	tcpAddress,
 } from "@echo-cli/core";
 import type { Socket, SocketHandler } from "bun";
 
@@ -142,19 +143,27 @@ class BunListener extends BaseListener {
 class BunConnection extends BaseConnection {
 	readonly #socket: BunSocket;
 	/** Bytes the kernel has not taken yet, in order; the head may be a partly sent view. */
-	#queue: Uint8Array[] = [];
+	#queue: Uint8Array[] | undefined;
 	#queued = 0;
 	#ending = false;
 	#finSent = false;
 	#peerEnded = false;
 
 	constructor(socket: BunSocket, highWaterMark: number) {
-		super(bunAddress(socket, "local"), bunAddress(socket, "remote"), highWaterMark);
+		super(highWaterMark);
 		this.#socket = socket;
 	}
 
 	get outboundBytes(): number {
 		return this.#queued;
+	}
+
+	protected localAddress(): Address {
+		return bunAddress(this.#socket, "local");
+	}
+
+	protected remoteAddress(): Address {
+		return bunAddress(this.#socket, "remote");
 	}
 
 	onData(chunk: Uint8Array): void {
@@ -176,7 +185,7 @@ class BunConnection extends BaseConnection {
 	}
 
 	onClose(error?: Error): void {
-		this.#queue = [];
+		this.#queue = undefined;
 		this.#queued = 0;
 		if (error === undefined && this.#ending && !this.#finSent) {
 			this.terminated(new ConnectionError("closed", "the connection closed before queued bytes were sent"));
@@ -187,17 +196,18 @@ class BunConnection extends BaseConnection {
 
 	protected transmit(bytes: Uint8Array): boolean {
 		if (this.#queued > 0) {
-			this.#queue.push(bytes);
-			this.#queued += bytes.byteLength;
+			this.#enqueue(bytes);
 		} else {
 			const sent = this.#socket.write(bytes);
-			if (sent < bytes.byteLength) {
-				const tail = sent > 0 ? bytes.subarray(sent) : bytes;
-				this.#queue.push(tail);
-				this.#queued += tail.byteLength;
-			}
+			if (sent < bytes.byteLength) this.#enqueue(sent > 0 ? bytes.subarray(sent) : bytes);
 		}
 		return this.#queued < this.highWaterMark;
+	}
+
+	#enqueue(bytes: Uint8Array): void {
+		if (this.#queue) this.#queue.push(bytes);
+		else this.#queue = [bytes];
+		this.#queued += bytes.byteLength;
 	}
 
 	protected finish(): void {
@@ -206,7 +216,7 @@ class BunConnection extends BaseConnection {
 	}
 
 	protected abort(error?: Error): void {
-		this.#queue = [];
+		this.#queue = undefined;
 		this.#queued = 0;
 		if (error) this.#socket.terminate();
 		else this.#socket.end();
@@ -222,17 +232,19 @@ class BunConnection extends BaseConnection {
 
 	/** Writes queued bytes until the kernel takes less than offered. */
 	#flush(): void {
-		while (this.#queue.length > 0) {
-			const head = this.#queue[0] as Uint8Array;
+		const queue = this.#queue;
+		while (queue && queue.length > 0) {
+			const head = queue[0] as Uint8Array;
 			const sent = this.#socket.write(head);
 			if (sent < 0) return;
 			this.#queued -= sent;
 			if (sent < head.byteLength) {
-				this.#queue[0] = head.subarray(sent);
+				queue[0] = head.subarray(sent);
 				return;
 			}
-			this.#queue.shift();
+			queue.shift();
 		}
+		if (this.#queue === queue && queue?.length === 0) this.#queue = undefined;
 	}
 
 	#sendFin(): void {
@@ -249,10 +261,9 @@ function bunAddress(socket: BunSocket, side: "local" | "remote"): Address {
 	const host = side === "local" ? socket.localAddress : socket.remoteAddress;
 	const port = side === "local" ? socket.localPort : socket.remotePort;
 	if (!host) return { transport: "unix", path: "" };
-	return {
-		transport: "tcp",
+	return tcpAddress(
 		host,
 		port,
-		family: (side === "local" ? socket.localFamily : socket.remoteFamily) === "IPv6" ? "IPv6" : "IPv4",
-	};
+		(side === "local" ? socket.localFamily : socket.remoteFamily) === "IPv6" ? "IPv6" : "IPv4",
+	);
 }

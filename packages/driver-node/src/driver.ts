@@ -12,6 +12,7 @@ import {
 	type Listener,
 	type ListenOptions,
 	listenErrorFrom,
+	tcpAddress,
 } from "@echo-cli/core";
 
 export interface NodeDriverOptions {
@@ -104,7 +105,7 @@ class NodeConnection extends BaseConnection {
 	#failure: Error | undefined;
 
 	constructor(socket: net.Socket, highWaterMark: number) {
-		super(socketAddress(socket, "local"), socketAddress(socket, "remote"), highWaterMark);
+		super(highWaterMark);
 		this.#socket = socket;
 		socket.on("data", (chunk: Buffer) => this.received(chunk));
 		socket.on("end", () => this.receivedEnd());
@@ -117,6 +118,14 @@ class NodeConnection extends BaseConnection {
 
 	get outboundBytes(): number {
 		return this.#socket.writableLength;
+	}
+
+	protected localAddress(): Address {
+		return socketAddress(this.#socket, "local");
+	}
+
+	protected remoteAddress(): Address {
+		return socketAddress(this.#socket, "remote");
 	}
 
 	protected transmit(bytes: Uint8Array): boolean {
@@ -158,7 +167,7 @@ function socketAddress(socket: net.Socket, side: "local" | "remote"): Address {
 	const host = side === "local" ? socket.localAddress : socket.remoteAddress;
 	const port = side === "local" ? socket.localPort : socket.remotePort;
 	if (host === undefined || port === undefined) return { transport: "unix", path: "" };
-	return { transport: "tcp", host, port, family: family(side === "local" ? socket.localFamily : socket.remoteFamily) };
+	return tcpAddress(host, port, family(side === "local" ? socket.localFamily : socket.remoteFamily));
 }
 
 function family(value: string | number | undefined): "IPv4" | "IPv6" {
