@@ -297,6 +297,15 @@ async function main() {
 	const lines: string[] = [];
 	const baselineOf = (spec: ServerSpec) => SERVERS.find((s) => s.name === spec.baseline && s.runtime === spec.runtime);
 	const medianOf = (key: string, pick: (s: Sample) => number) => median((loads.get(key) ?? []).map(pick));
+	/**
+	 * The median of per-round ratios: each round compares runs made minutes
+	 * apart, so a noisy neighbour slowing a whole round cancels out.
+	 */
+	const pairedRatio = (key: string, baseKey: string, pick: (s: Sample) => number) => {
+		const ours = loads.get(key) ?? [];
+		const theirs = loads.get(baseKey) ?? [];
+		return median(ours.map((s, round) => pick(s) / pick(theirs[round] as Sample)));
+	};
 	for (const w of WORKLOADS) {
 		lines.push(`### ${workloadLabel(w)}`, "");
 		lines.push(
@@ -309,8 +318,8 @@ async function main() {
 			const baseKey = base ? `${label(base)}|${workloadLabel(w)}` : undefined;
 			const cpu = medianOf(key, (s) => s.cpuPerMessage);
 			const rate = medianOf(key, (s) => s.msgPerSecond);
-			const cpuRatio = baseKey ? (cpu / medianOf(baseKey, (s) => s.cpuPerMessage)).toFixed(2) : "baseline";
-			const rateRatio = baseKey ? (rate / medianOf(baseKey, (s) => s.msgPerSecond)).toFixed(2) : "baseline";
+			const cpuRatio = baseKey ? pairedRatio(key, baseKey, (s) => s.cpuPerMessage).toFixed(2) : "baseline";
+			const rateRatio = baseKey ? pairedRatio(key, baseKey, (s) => s.msgPerSecond).toFixed(2) : "baseline";
 			lines.push(
 				`| ${label(spec)} | ${Math.round(rate)} | ${medianOf(key, (s) => s.mbPerSecond).toFixed(1)} | ` +
 					`${medianOf(key, (s) => s.p50).toFixed(3)} | ${medianOf(key, (s) => s.p99).toFixed(3)} | ${cpu.toFixed(2)} | ` +
@@ -327,7 +336,10 @@ async function main() {
 	for (const spec of SERVERS) {
 		const base = baselineOf(spec);
 		const perConnection = median(idle.get(label(spec)) ?? []);
-		const ratio = base ? (perConnection / median(idle.get(label(base)) ?? [])).toFixed(2) : "baseline";
+		const baseRounds = base ? (idle.get(label(base)) ?? []) : [];
+		const ratio = base
+			? median((idle.get(label(spec)) ?? []).map((v, round) => v / (baseRounds[round] as number))).toFixed(2)
+			: "baseline";
 		lines.push(
 			`| ${label(spec)} | ${(median(nonReader.get(label(spec)) ?? []) / 1048576).toFixed(1)} | ` +
 				`${(perConnection / 1024).toFixed(2)} | ${ratio} |`,
@@ -336,7 +348,7 @@ async function main() {
 	const machine = [
 		`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Linux ${version("uname", ["-r"])}`,
 		`- Node ${version("node", ["--version"])}, Bun ${version(BUN, ["--version"])}`,
-		`- ${ROUNDS} interleaved rounds, medians; each load run ${values.warmup} warm-up + ${values.duration} measured; ` +
+		`- ${ROUNDS} interleaved rounds; figures are medians, ratios the median of per-round ratios; each load run ${values.warmup} warm-up + ${values.duration} measured; ` +
 			`server ${taskset ? "pinned to CPU 0, client (echo-cli bench on Bun) to CPU 1" : "and client not pinned (no taskset)"}`,
 		`- Took ${Math.round((Date.now() - started) / 1000)} s`,
 	];

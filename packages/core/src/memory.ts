@@ -216,7 +216,7 @@ class MemoryConnection extends BaseConnection {
 	}
 
 	#nextChunkSize(): number {
-		const size = this.options.chunkSize ?? DEFAULT_HIGH_WATER_MARK;
+		const size = this.options.chunkSize ?? 64 * 1024;
 		return typeof size === "function" ? size() : size;
 	}
 

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import net from "node:net";
 import { after, afterEach, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type Connection, ConnectionError, echo } from "@echo-cli/core";
+import { type Connection, ConnectionError, DEFAULT_HIGH_WATER_MARK, echo } from "@echo-cli/core";
 import { assertBytes, collect, pattern, pause, tcpHarness } from "@echo-cli/core/testing";
 import { NodeDriver } from "../src/index.ts";
 import { onBun, runtime } from "./runtime.ts";
@@ -46,8 +46,8 @@ describe(`node:net pitfalls on ${runtime}`, () => {
 		const sent = await writeUntilStalled(socket, 256 * MiB);
 		const server = accepted[0] as Connection;
 		assert.ok(sent < 256 * MiB, `the client sent all ${sent} bytes: nothing held it back`);
-		assert.ok(server.outboundBytes <= 64 * KiB + READ_CHUNK, `outbound queue ${server.outboundBytes}`);
-		assert.ok(server.inboundBytes <= 64 * KiB + READ_CHUNK, `inbound queue ${server.inboundBytes}`);
+		assert.ok(server.outboundBytes <= DEFAULT_HIGH_WATER_MARK + READ_CHUNK, `outbound queue ${server.outboundBytes}`);
+		assert.ok(server.inboundBytes <= DEFAULT_HIGH_WATER_MARK + READ_CHUNK, `inbound queue ${server.inboundBytes}`);
 	});
 
 	test("N2: a reset while the server has unsent data is a typed error, not a crash", async () => {

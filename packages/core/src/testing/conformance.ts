@@ -1,4 +1,11 @@
-import type { Address, Connection, Driver, Handler, ListenOptions } from "../contract.ts";
+import {
+	type Address,
+	type Connection,
+	DEFAULT_HIGH_WATER_MARK,
+	type Driver,
+	type Handler,
+	type ListenOptions,
+} from "../contract.ts";
 import { echo, echoByReads } from "../echo.ts";
 import { ConnectionError, ListenError, MisuseError } from "../errors.ts";
 import { type Server, serve } from "../serve.ts";
@@ -12,7 +19,7 @@ export interface ConformanceTarget {
 	readonly client?: Driver;
 	/** Where to listen. Default `{ host: "127.0.0.1", port: 0 }`. */
 	readonly listen?: ListenOptions;
-	/** The server's high-water mark. Default 64 KiB. */
+	/** The server's high-water mark. Default: the drivers' default. */
 	readonly highWaterMark?: number;
 	/**
 	 * The most bytes the driver reads from its socket at once (Node: 64 KiB,
@@ -58,7 +65,7 @@ const MiB = 1024 * KiB;
  * ```
  */
 export function conformance(target: ConformanceTarget): ConformanceCase[] {
-	const highWaterMark = target.highWaterMark ?? 64 * KiB;
+	const highWaterMark = target.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
 	const bound = highWaterMark + target.maxReadChunk;
 
 	const withEcho = async (handler: Handler, body: (h: Harness) => Promise<void>) => {

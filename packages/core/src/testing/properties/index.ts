@@ -3,7 +3,7 @@
  * `fast-check` package (an optional peer dependency of @echo-cli/core).
  */
 import fc from "fast-check";
-import type { Address, Connection, Driver, Listener } from "../../contract.ts";
+import { type Address, type Connection, DEFAULT_HIGH_WATER_MARK, type Driver, type Listener } from "../../contract.ts";
 import { echo } from "../../echo.ts";
 import { type Server, serve } from "../../serve.ts";
 import { assertBytes, concat, randomBytes } from "../bytes.ts";
@@ -19,7 +19,7 @@ export interface PropertyTarget {
 	readonly client?: Driver;
 	/** The most bytes the server reads at once; bounds the queue checks. */
 	readonly maxReadChunk: number;
-	/** The server's high-water mark. Default 64 KiB. */
+	/** The server's high-water mark. Default: the drivers' default. */
 	readonly highWaterMark?: number;
 	/** Runs per property when `FC_NUM_RUNS` is not set. */
 	readonly numRuns?: number;
@@ -134,7 +134,7 @@ export async function echoStream(client: Driver, address: Address, stream: Strea
 export function properties(target: PropertyTarget): PropertyCase[] {
 	const client = target.client ?? target.driver;
 	const runs = target.numRuns ?? 40;
-	const bound = (target.highWaterMark ?? 64 * KiB) + target.maxReadChunk;
+	const bound = (target.highWaterMark ?? DEFAULT_HIGH_WATER_MARK) + target.maxReadChunk;
 	return [
 		{
 			name: "exactness: any chunks, splits and pauses come back as their concatenation",

@@ -1,0 +1,119 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import net from "node:net";
+import { killAll, type Runtime, run, start } from "./harness.ts";
+
+afterEach(killAll);
+
+const servers: net.Server[] = [];
+afterEach(() => {
+	for (const s of servers.splice(0)) s.close();
+});
+
+/** A server that echoes, but flips the 100th byte of every connection's stream. */
+async function corruptingServer(): Promise<number> {
+	const server = net.createServer((socket) => {
+		let seen = 0;
+		socket.on("error", () => {});
+		socket.on("data", (chunk: Buffer) => {
+			const copy = Buffer.from(chunk);
+			if (seen <= 99 && seen + copy.length > 99) copy[99 - seen] = (copy[99 - seen] as number) ^ 0xff;
+			seen += copy.length;
+			socket.write(copy);
+		});
+		socket.on("end", () => socket.end());
+	});
+	servers.push(server);
+	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+	return (server.address() as net.AddressInfo).port;
+}
+
+describe("echo-cli bench", () => {
+	for (const runtime of ["node", "bun"] as Runtime[]) {
+		test(`with no address it starts its own server and reports a table (${runtime})`, async () => {
+			const r = run(runtime, ["bench", "--duration", "1s", "--warmup", "200ms", "-c", "4", "-s", "1KiB"]);
+			expect(await r.exit(30_000)).toBe(0);
+			const [title, header, values] = r.stdout().trim().split("\n");
+			expect(title).toMatch(/^pingpong, 4 connections x 1024 B, .* measured, against 127\.0\.0\.1:\d+ \(driver/);
+			expect(header?.trim().split(/\s+/)).toEqual([
+				"msg/s",
+				"MB/s",
+				"p50",
+				"p90",
+				"p99",
+				"p99.9",
+				"max",
+				"errors",
+				"mismatches",
+			]);
+			const cells = values?.trim().split(/\s+/) ?? [];
+			expect(Number(cells[0])).toBeGreaterThan(0);
+			expect(cells.slice(-2)).toEqual(["0", "0"]);
+		}, 40_000);
+	}
+
+	test("stream mode against a running server, as JSON", async () => {
+		const cli = await start("bun", ["--driver", "bun"]);
+		const r = run("node", [
+			"bench",
+			`127.0.0.1:${cli.port}`,
+			"--mode",
+			"stream",
+			"-s",
+			"64KiB",
+			"-c",
+			"3",
+			"-d",
+			"1s",
+			"--warmup",
+			"0s",
+			"--json",
+		]);
+		expect(await r.exit(30_000)).toBe(0);
+		const report = JSON.parse(r.stdout());
+		expect(report).toMatchObject({ mode: "stream", connections: 3, size: 65536, errors: 0, mismatches: 0 });
+		expect(report.messages).toBeGreaterThan(0);
+		expect(report.latencyMs.p50).toBeGreaterThan(0);
+	}, 40_000);
+
+	test("a server that changes a byte is caught: mismatches counted, exit 1", async () => {
+		const port = await corruptingServer();
+		const r = run("node", ["bench", `127.0.0.1:${port}`, "-c", "2", "-d", "500ms", "--warmup", "0s", "--json"]);
+		expect(await r.exit(30_000)).toBe(1);
+		expect(JSON.parse(r.stdout()).mismatches).toBeGreaterThan(0);
+		expect(r.stderr()).toMatch(/chunks came back wrong/);
+	}, 40_000);
+
+	test("nothing listening: no message completes, exit 1", async () => {
+		const probe = net.createServer();
+		await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+		const port = (probe.address() as net.AddressInfo).port;
+		probe.close();
+		const r = run("node", ["bench", `127.0.0.1:${port}`, "-d", "300ms", "--warmup", "0s"]);
+		expect(await r.exit(30_000)).toBe(1);
+		expect(r.stderr()).toMatch(/no message completed/);
+	}, 40_000);
+
+	const usage: [string[], RegExp][] = [
+		[["--mode", "burst"], /unknown --mode 'burst'; choose pingpong or stream/],
+		[["--size", "0"], /invalid --size '0'/],
+		[["--size", "lots"], /invalid --size 'lots'/],
+		[["-c", "0"], /invalid --connections '0'/],
+		[["nowhere"], /invalid address 'nowhere'; use HOST:PORT/],
+		[["--bogus"], /unknown option '--bogus'.*bench --help/i],
+	];
+	for (const [args, message] of usage) {
+		test(`bench ${args.join(" ")} exits 2 with one line`, async () => {
+			const r = run("node", ["bench", ...args]);
+			expect(await r.exit()).toBe(2);
+			expect(r.stderr().trimEnd().split("\n")).toHaveLength(1);
+			expect(r.stderr()).toMatch(message);
+		});
+	}
+
+	test("bench --help explains the load client", async () => {
+		const r = run("node", ["bench", "--help"]);
+		expect(await r.exit()).toBe(0);
+		for (const flag of ["--connections", "--size", "--duration", "--warmup", "--mode", "--json"])
+			expect(r.stdout()).toContain(flag);
+	});
+});
