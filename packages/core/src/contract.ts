@@ -39,11 +39,24 @@ export interface UnixAddress {
 export const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
 
 export interface ListenOptions {
-	/** Host to bind. Default `127.0.0.1`. `::` binds every IPv6 (and, where the OS allows, IPv4) address. */
+	/**
+	 * Host to bind. Default `127.0.0.1`. `::1` is IPv6 loopback; `::` binds
+	 * every IPv6 address and, where the OS allows dual stack, IPv4 too (node:
+	 * `server.listen({ host })`; bun: `Bun.listen({ hostname })`). Proved per
+	 * driver and runtime by the "--host ::1" and "--host ::" cases of
+	 * `apps/cli/test/options.test.ts`.
+	 */
 	readonly host?: string;
 	/** Port to bind. `0` (the default) asks the OS for a free port; {@link Listener.address} reports it. */
 	readonly port?: number;
-	/** A unix domain socket path. When set, `host` and `port` are ignored. */
+	/**
+	 * A unix domain socket path. When set, `host` and `port` are ignored.
+	 * Before listening, both drivers remove a socket file that nobody answers
+	 * on (`clearStaleUnixSocket`), and refuse a live one or a non-socket file;
+	 * closing the listener removes the file (node: `server.close()` does;
+	 * bun: the driver unlinks it after `stop()`). Proved by the "--unix" cases
+	 * of `apps/cli/test/options.test.ts` per driver and runtime.
+	 */
 	readonly path?: string;
 	/**
 	 * Bytes a connection queues in each direction before it applies
