@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import net from "node:net";
-import { killAll, type Runtime, run, start } from "./harness.ts";
+import { CLI, killAll, type Runtime, run, start } from "./harness.ts";
 
 afterEach(killAll);
 
@@ -109,6 +110,13 @@ describe("echo-cli bench", () => {
 			expect(r.stderr()).toMatch(message);
 		});
 	}
+
+	test("on a terminal it shows a live progress line, then the table", () => {
+		const command = `node ${JSON.stringify(CLI)} bench --duration 1500ms --warmup 0s -c 2`;
+		const result = spawnSync("script", ["-qec", command, "/dev/null"], { encoding: "utf8", timeout: 30_000 });
+		expect(result.stdout).toMatch(/\r\d+\.\d s {2}\d+ msg\/s {2}\d+\.\d MB\/s/);
+		expect(result.stdout).toMatch(/msg\/s\s+MB\/s\s+p50/);
+	}, 40_000);
 
 	test("bench --help explains the load client", async () => {
 		const r = run("node", ["bench", "--help"]);
