@@ -6,6 +6,9 @@ import { HELP, parseCommand, UsageError } from "./options.ts";
 import { loadDriver, rerunUnderBun } from "./runtime.ts";
 import { serveCommand } from "./serve-command.ts";
 
+// A reader that goes away (`echo-cli | head -1`) must not turn into a crash with a stack trace.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
+
 const output = {
 	out: (line: string) => process.stdout.write(`${line}\n`),
 	err: (line: string) => process.stderr.write(`${line}\n`),
