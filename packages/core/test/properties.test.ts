@@ -4,6 +4,6 @@ import { properties } from "../src/testing/properties/index.ts";
 
 describe("echo properties over MemoryDriver", () => {
 	const driver = new MemoryDriver({ chunkSize: () => 1 + Math.floor(Math.random() * 100_000) });
-	for (const c of properties({ driver, maxReadChunk: 100_000, numRuns: 40 }))
+	for (const c of properties({ driver, maxReadChunk: 100_000, numRuns: 200 }))
 		test(c.name, { timeout: c.timeout }, c.run);
 });

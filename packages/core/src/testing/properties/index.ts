@@ -133,7 +133,7 @@ export async function echoStream(client: Driver, address: Address, stream: Strea
  */
 export function properties(target: PropertyTarget): PropertyCase[] {
 	const client = target.client ?? target.driver;
-	const runs = target.numRuns ?? 40;
+	const runs = target.numRuns ?? 100;
 	const bound = (target.highWaterMark ?? DEFAULT_HIGH_WATER_MARK) + target.maxReadChunk;
 	return [
 		{
