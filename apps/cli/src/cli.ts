@@ -16,16 +16,7 @@ const output = {
 
 async function main(argv: readonly string[]): Promise<number> {
 	if (argv[0] === "bench") return bench(argv.slice(1));
-	let command: ReturnType<typeof parseCommand>;
-	try {
-		command = parseCommand(argv, process.env);
-	} catch (error) {
-		if (error instanceof UsageError) {
-			output.err(`echo-cli: ${error.message}`);
-			return 2;
-		}
-		throw error;
-	}
+	const command = parseCommand(argv, process.env);
 	if (command.command === "help") {
 		output.out(HELP);
 		return 0;
@@ -48,16 +39,7 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function bench(argv: readonly string[]): Promise<number> {
-	let config: ReturnType<typeof parseBench>;
-	try {
-		config = parseBench(argv);
-	} catch (error) {
-		if (error instanceof UsageError) {
-			output.err(`echo-cli: ${error.message}`);
-			return 2;
-		}
-		throw error;
-	}
+	const config = parseBench(argv);
 	if (config.command === "bench-help") {
 		output.out(BENCH_HELP);
 		return 0;
@@ -69,6 +51,10 @@ main(process.argv.slice(2)).then(
 	// Exit explicitly: a finished command must not wait on handles it no longer needs.
 	(status) => process.exit(status),
 	(error: unknown) => {
+		if (error instanceof UsageError) {
+			output.err(`echo-cli: ${error.message}`);
+			process.exit(2);
+		}
 		output.err(`echo-cli: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
 		process.exit(70);
 	},

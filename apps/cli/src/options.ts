@@ -1,4 +1,5 @@
-import { parseArgs } from "node:util";
+import { parseFlags } from "./args.ts";
+import { UsageError } from "./usage-error.ts";
 
 export type DriverChoice = "auto" | "node" | "bun";
 export type LogFormat = "text" | "json";
@@ -23,10 +24,7 @@ export interface ServeConfig {
 
 export type Command = ServeConfig | { readonly command: "help" } | { readonly command: "version" };
 
-/** Bad command-line input: printed as one line, exit status 2. */
-export class UsageError extends Error {
-	override readonly name = "UsageError";
-}
+export { UsageError };
 
 export const HELP = `echo-cli: a byte-exact TCP echo server for Node.js and Bun
 
@@ -85,7 +83,6 @@ const VALUE_OPTIONS = new Map([
 ]);
 
 export function parseCommand(argv: readonly string[], env: Record<string, string | undefined>): Command {
-	let parsed: ReturnType<typeof parseArgs<typeof config>>;
 	const config = {
 		args: joinNegativeValues(argv),
 		allowPositionals: true,
@@ -107,12 +104,7 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 			version: { type: "boolean", short: "V" },
 		},
 	} as const;
-	try {
-		parsed = parseArgs(config);
-	} catch (error) {
-		const first = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
-		throw new UsageError(`${first.replace(/\. To specify a positional.*$/, "")}; see echo-cli --help`);
-	}
+	const parsed = parseFlags(config, "echo-cli --help");
 	const { values, positionals } = parsed;
 	if (values.help) return { command: "help" };
 	if (values.version) return { command: "version" };

@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../args.ts";
 import { formatDuration } from "../format.ts";
-import { type DriverChoice, parseDuration, UsageError } from "../options.ts";
+import { type DriverChoice, parseDuration } from "../options.ts";
 import { runtimeName } from "../runtime.ts";
+import { UsageError } from "../usage-error.ts";
 import { type LoadResult, MAX_SIZE, quantile, runLoad, type Target } from "./load.ts";
 
 export interface BenchConfig {
@@ -41,7 +42,6 @@ errors and mismatches. Exits 1 if any byte came back wrong or no message
 completed.`;
 
 export function parseBench(argv: readonly string[]): BenchConfig | { readonly command: "bench-help" } {
-	let parsed: ReturnType<typeof parseArgs<typeof config>>;
 	const config = {
 		args: [...argv],
 		allowPositionals: true,
@@ -57,12 +57,7 @@ export function parseBench(argv: readonly string[]): BenchConfig | { readonly co
 			help: { type: "boolean", short: "h" },
 		},
 	} as const;
-	try {
-		parsed = parseArgs(config);
-	} catch (error) {
-		const first = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
-		throw new UsageError(`${first.replace(/\. To specify a positional.*$/, "")}; see echo-cli bench --help`);
-	}
+	const parsed = parseFlags(config, "echo-cli bench --help");
 	const { values, positionals } = parsed;
 	if (values.help) return { command: "bench-help" };
 	if (positionals.length > 1)
