@@ -18,7 +18,9 @@ const EMPTY: (Uint8Array | undefined)[] = [];
  * inbound queue with read backpressure, the single-reader rule, write
  * waiters, end/close ordering and the `closed` promise.
  *
- * A driver extends it and implements five hooks over its socket. It reports
+ * A driver extends it and implements the abstract members over its socket
+ * (`transmit`, `finish`, `abort`, `pauseSource`, `resumeSource`,
+ * `outboundBytes`, and the two address look-ups). It reports
  * socket events back by calling the protected `received*`, `drained`,
  * `finished` and `terminated` methods, each of which is safe to call at any
  * time, more than once, and from inside another hook (Bun runs `close`

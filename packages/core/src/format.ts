@@ -3,8 +3,12 @@ import type { Address } from "./contract.ts";
 /** `tcp://127.0.0.1:1337`, `tcp://[::1]:1337`, `unix:///tmp/echo.sock`. */
 export function formatAddress(address: Address): string {
 	if (address.transport === "unix") return address.path ? `unix://${address.path}` : "unix:(unnamed peer)";
-	const host = address.host.includes(":") ? `[${address.host}]` : address.host;
-	return `tcp://${host}:${address.port}`;
+	return `tcp://${hostPort(address.host, address.port)}`;
+}
+
+/** `127.0.0.1:1337`, `[::1]:1337`. */
+export function hostPort(host: string, port: number): string {
+	return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 const hosts = new Map<string, string>();

@@ -24,7 +24,7 @@ export {
 	MisuseError,
 	type MisuseErrorReason,
 } from "./errors.ts";
-export { formatAddress, tcpAddress } from "./format.ts";
+export { formatAddress, hostPort, tcpAddress } from "./format.ts";
 export { MemoryDriver, type MemoryDriverOptions, type MemoryFault } from "./memory.ts";
 export {
 	type ConnectionSummary,

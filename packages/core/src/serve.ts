@@ -94,16 +94,16 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 	const activity = new Map<Connection, { bytes: number; since: number }>();
 	const sweep = (timeout: number) => {
 		const now = performance.now();
-		for (const connection of connections) {
+		for (const [connection, seen] of activity) {
 			const deadline = idled.get(connection);
 			if (deadline !== undefined) {
 				if (now >= deadline) connection.close(new ConnectionError("timeout", `idle for more than ${timeout} ms`));
 				continue;
 			}
 			const bytes = connection.bytesRead + connection.bytesWritten;
-			const seen = activity.get(connection);
-			if (!seen || seen.bytes !== bytes) {
-				activity.set(connection, { bytes, since: seen ? now : (openedAt.get(connection) ?? now) });
+			if (bytes !== seen.bytes) {
+				seen.bytes = bytes;
+				seen.since = now;
 			} else if (now - seen.since >= timeout) {
 				idled.set(connection, now + Math.min(timeout, 2000));
 				connection.stopReading();
@@ -111,16 +111,15 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 		}
 	};
 	const idleTimeout = options.idleTimeout;
-	const openedAt = new Map<Connection, number>();
 	const sweeper =
 		idleTimeout && idleTimeout > 0
 			? setInterval(() => sweep(idleTimeout), Math.min(Math.max(idleTimeout / 4, 5), 1000))
 			: undefined;
 	// The sweep alone must not keep a process alive.
 	(sweeper as { unref?: () => void } | undefined)?.unref?.();
+	/** Per connection, when it was accepted: only kept when someone asks for durations. */
+	const openedAt = new Map<Connection, number>();
 
-	/** Per connection, when it was accepted: only kept when someone asks for durations or idleness. */
-	const keepTimes = options.onClose !== undefined || sweeper !== undefined;
 	/** Handler failures, by connection; rare, so a map rather than a field per connection. */
 	const failures = new Map<Connection, unknown>();
 
@@ -131,16 +130,16 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 		closedOut += connection.bytesWritten;
 		const error = connection.error;
 		const idle = idled.delete(connection);
-		const failed = failures.has(connection);
+		const handlerFailed = failures.has(connection);
 		const failure = failures.get(connection);
 		failures.delete(connection);
 		activity.delete(connection);
 		const started = openedAt.get(connection);
 		openedAt.delete(connection);
-		if ((error && !idle) || failed) errors++;
+		if ((error && !idle) || handlerFailed) errors++;
 		options.onClose?.(connection, {
 			duration: started === undefined ? 0 : Math.round(performance.now() - started),
-			outcome: idle ? "idle" : error ? error.reason : failed ? "handler-error" : "closed",
+			outcome: idle ? "idle" : error ? error.reason : handlerFailed ? "handler-error" : "closed",
 			error: failure,
 		});
 	};
@@ -157,7 +156,8 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 	const run = (connection: Connection) => {
 		accepted++;
 		connections.add(connection);
-		if (keepTimes) openedAt.set(connection, performance.now());
+		if (options.onClose) openedAt.set(connection, performance.now());
+		if (sweeper) activity.set(connection, { bytes: 0, since: performance.now() });
 		options.onConnection?.(connection);
 		whenClosed(connection, closed);
 		// The built-in echo on a driver's own connection needs no promise at all.

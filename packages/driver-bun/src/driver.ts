@@ -10,6 +10,7 @@ import {
 	connectionErrorFrom,
 	DEFAULT_HIGH_WATER_MARK,
 	type Driver,
+	hostPort,
 	type Listener,
 	type ListenOptions,
 	listenErrorFrom,
@@ -58,10 +59,10 @@ export class BunDriver implements Driver {
 					allowHalfOpen: true,
 				});
 				server = tcp;
-				address = { transport: "tcp", host, port: tcp.port, family: host.includes(":") ? "IPv6" : "IPv4" };
+				address = tcpAddress(host, tcp.port, host.includes(":") ? "IPv6" : "IPv4");
 			}
 		} catch (error) {
-			throw listenErrorFrom(error, options.path ?? (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`));
+			throw listenErrorFrom(error, options.path ?? hostPort(host, port));
 		}
 		listener = new BunListener(server, address, options);
 		return listener;
@@ -113,9 +114,6 @@ function socketHandlers(open: (socket: BunSocket) => BunConnection): SocketHandl
 		error(socket, error) {
 			socket.data?.onClose(error);
 			socket.terminate();
-		},
-		connectError(_socket, error) {
-			throw error;
 		},
 	};
 }

@@ -9,6 +9,7 @@ import {
 	connectionErrorFrom,
 	DEFAULT_HIGH_WATER_MARK,
 	type Driver,
+	hostPort,
 	type Listener,
 	type ListenOptions,
 	listenErrorFrom,
@@ -150,10 +151,6 @@ class NodeConnection extends BaseConnection {
 	protected resumeSource(): void {
 		this.#socket.resume();
 	}
-}
-
-function hostPort(host: string, port: number): string {
-	return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 function serverAddress(server: net.Server): Address {
