@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { type Connection, ConnectionError, type Driver, MisuseError } from "../src/index.ts";
-import { assertBytes, check, concat, within } from "../src/testing/index.ts";
+import { assertBytes, check, concat, outcome, rejection, within } from "../src/testing/index.ts";
 import { runParameters } from "../src/testing/properties/index.ts";
 
 /**
@@ -37,12 +37,9 @@ class Write implements Cmd {
 	}
 	check = (m: Readonly<Model>) => m.aborted === "none";
 	async run(m: Model, r: Real) {
-		const outcome = r[this.side].write(this.bytes).then(
-			() => undefined,
-			(e: unknown) => e,
-		);
+		const written = rejection(r[this.side].write(this.bytes));
 		if (ended(m, this.side)) {
-			const error = await outcome;
+			const error = await written;
 			check(
 				error instanceof MisuseError && error.reason === "write-after-end",
 				`expected write-after-end, got ${error}`,
@@ -90,28 +87,18 @@ class SecondRead implements Cmd {
 		m.aborted === "none" &&
 		concat(outbox(m as Model, other(this.side))).byteLength === 0 &&
 		!ended(m, other(this.side));
-	async run(_m: Model, r: Real) {
+	async run(m: Model, r: Real) {
 		const first = r[this.side].read();
-		const second = await r[this.side].read().then(
-			() => undefined,
-			(e: unknown) => e,
-		);
+		const second = await rejection(r[this.side].read());
 		check(
 			second instanceof MisuseError && second.reason === "concurrent-read",
 			`expected concurrent-read, got ${second}`,
 		);
 		// Settle the first read by aborting; the model then treats the pair as aborted.
 		r[this.side].close();
-		const settled = await within(
-			first.then(
-				(c) => c,
-				(e: unknown) => e,
-			),
-			5000,
-			"the pending read did not settle",
-		);
+		const settled = await within(outcome(first), 5000, "the pending read did not settle");
 		check(settled === null, `a pending read after a clean close() must resolve to null, got ${settled}`);
-		_m.aborted = "clean";
+		m.aborted = "clean";
 	}
 	toString = () => `${this.side}.read() twice`;
 }
@@ -144,10 +131,7 @@ class Abort implements Cmd {
 		const peer = r[other(this.side)];
 		await within(peer.closed, 5000, "the peer did not close after an abort");
 		await within(r[this.side].closed, 5000, "the aborted side did not close");
-		const write = await r[this.side].write(Uint8Array.of(1)).then(
-			() => undefined,
-			(e: unknown) => e,
-		);
+		const write = await rejection(r[this.side].write(Uint8Array.of(1)));
 		check(
 			write instanceof ConnectionError || write instanceof MisuseError,
 			`a write after close() must reject, got ${write}`,
@@ -160,10 +144,7 @@ class Abort implements Cmd {
 		const sent = concat(outbox(m, this.side));
 		const got: Uint8Array[] = [];
 		for (;;) {
-			const chunk = await peer.read().then(
-				(c) => c,
-				(e: unknown) => e,
-			);
+			const chunk = await outcome(peer.read());
 			if (chunk === null || !(chunk instanceof Uint8Array)) {
 				check(chunk === null || chunk instanceof ConnectionError, `the peer read ${chunk}`);
 				break;

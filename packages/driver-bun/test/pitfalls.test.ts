@@ -5,9 +5,19 @@
  * driver bug cannot hide behind the same bug on the client side.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import net from "node:net";
 import { type Connection, ConnectionError, DEFAULT_HIGH_WATER_MARK, echo, MisuseError } from "@echo-cli/core";
-import { assertBytes, collect, concat, pattern, pause, readAll, tcpHarness } from "@echo-cli/core/testing";
+import {
+	assertBytes,
+	collect,
+	concat,
+	pattern,
+	pause,
+	readAll,
+	rejection,
+	tcpHarness,
+	tryConnect,
+	writeUntilStalled,
+} from "@echo-cli/core/testing";
 import { BunDriver } from "../src/index.ts";
 
 const MiB = 1024 * 1024;
@@ -40,18 +50,8 @@ describe(`Bun.listen pitfalls on Bun ${Bun.version}`, () => {
 			await echo(c);
 		});
 		const socket = await client(port);
-		let sent = 0;
-		const chunk = pattern(0, 256 * 1024);
-		// Write until the socket stops draining: TCP is holding the client back.
-		while (sent < 128 * MiB) {
-			sent += chunk.byteLength;
-			if (socket.write(chunk)) continue;
-			const drained = await Promise.race([
-				new Promise<boolean>((resolve) => socket.once("drain", () => resolve(true))),
-				pause(500).then(() => false),
-			]);
-			if (!drained) break;
-		}
+		// TCP holds the client back once the server stops reading.
+		const sent = await writeUntilStalled(socket, 128 * MiB, 500);
 		const server = accepted[0] as Connection;
 		// One data callback can carry up to 512 KiB past the mark before the pause lands.
 		expect(server.inboundBytes).toBeLessThanOrEqual(DEFAULT_HIGH_WATER_MARK + 512 * 1024);
@@ -142,10 +142,7 @@ describe(`Bun.listen pitfalls on Bun ${Bun.version}`, () => {
 		const { port, accepted } = await start(async (c) => {
 			await c.read();
 			await pause(200);
-			outcome = await c.write(pattern(0, 10)).then(
-				() => "resolved",
-				(e: unknown) => e,
-			);
+			outcome = (await rejection(c.write(pattern(0, 10)))) ?? "resolved";
 		});
 		const socket = await client(port);
 		socket.write(Uint8Array.of(1));
@@ -161,10 +158,7 @@ describe(`Bun.listen pitfalls on Bun ${Bun.version}`, () => {
 		let outcome: unknown;
 		const { port } = await start(async (c) => {
 			await c.end();
-			outcome = await c.write(pattern(0, 10)).then(
-				() => "resolved",
-				(e: unknown) => e,
-			);
+			outcome = (await rejection(c.write(pattern(0, 10)))) ?? "resolved";
 		});
 		const socket = await client(port);
 		await collect(socket);
@@ -237,14 +231,7 @@ describe(`Bun.listen pitfalls on Bun ${Bun.version}`, () => {
 		const { port, server } = await start();
 		const open = await client(port);
 		await server.listener.close();
-		const refused = await new Promise<string>((resolve) => {
-			const s = net.connect({ port, host: "127.0.0.1" });
-			s.once("connect", () => {
-				s.destroy();
-				resolve("connected");
-			});
-			s.once("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
-		});
+		const refused = await tryConnect(port);
 		expect(refused).toBe("ECONNREFUSED");
 		const received = collect(open);
 		open.end(pattern(2, MiB));

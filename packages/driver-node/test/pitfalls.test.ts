@@ -9,7 +9,16 @@ import net from "node:net";
 import { after, afterEach, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type Connection, ConnectionError, DEFAULT_HIGH_WATER_MARK, echo } from "@echo-cli/core";
-import { assertBytes, collect, pattern, pause, tcpHarness } from "@echo-cli/core/testing";
+import {
+	assertBytes,
+	collect,
+	pattern,
+	pause,
+	rejection,
+	tcpHarness,
+	tryConnect,
+	writeUntilStalled,
+} from "@echo-cli/core/testing";
 import { NodeDriver } from "../src/index.ts";
 import { onBun, runtime } from "./runtime.ts";
 
@@ -20,23 +29,6 @@ const READ_CHUNK = onBun ? 512 * KiB : 64 * KiB;
 
 const { start, client, cleanup } = tcpHarness(new NodeDriver());
 afterEach(cleanup);
-
-/** Writes until the socket's own buffer stops draining for `ms`: the peer has stopped reading. */
-async function writeUntilStalled(socket: net.Socket, limit: number, ms = 300): Promise<number> {
-	let sent = 0;
-	const chunk = pattern(0, 64 * KiB);
-	while (sent < limit) {
-		sent += chunk.byteLength;
-		if (!socket.write(chunk)) {
-			const drained = await Promise.race([
-				new Promise<boolean>((resolve) => socket.once("drain", () => resolve(true))),
-				pause(ms).then(() => false),
-			]);
-			if (!drained) break;
-		}
-	}
-	return sent;
-}
 
 describe(`node:net pitfalls on ${runtime}`, () => {
 	test("N1: a client that never reads stalls; the server's queues stay bounded (ignoring write() === false grows them)", async () => {
@@ -60,10 +52,7 @@ describe(`node:net pitfalls on ${runtime}`, () => {
 		await victim.closed;
 		assert.ok(victim.error instanceof ConnectionError, `expected a ConnectionError, got ${victim.error}`);
 		assert.equal(victim.error.reason, "reset");
-		const late = await victim.write(Uint8Array.of(1)).then(
-			() => "resolved",
-			(e: unknown) => e,
-		);
+		const late = await rejection(victim.write(Uint8Array.of(1)));
 		assert.ok(late instanceof ConnectionError, "a write after the reset must reject with a ConnectionError");
 		const polite = await client(port);
 		const received = collect(polite);
@@ -104,14 +93,7 @@ describe(`node:net pitfalls on ${runtime}`, () => {
 		const { port, server } = await start();
 		const open = await client(port);
 		await server.listener.close();
-		const refused = await new Promise<string>((resolve) => {
-			const s = net.connect({ port, host: "127.0.0.1" });
-			s.once("connect", () => {
-				s.destroy();
-				resolve("connected");
-			});
-			s.once("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
-		});
+		const refused = await tryConnect(port);
 		assert.equal(refused, "ECONNREFUSED");
 		const received = collect(open);
 		open.end(pattern(2, MiB));

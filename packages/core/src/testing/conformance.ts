@@ -335,10 +335,7 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 				withEcho(slowEcho, async ({ connect }) => {
 					const c = await connect();
 					const first = c.read();
-					const second = await c.read().then(
-						() => undefined,
-						(e: unknown) => e,
-					);
+					const second = await rejection(c.read());
 					check(
 						second instanceof MisuseError && second.reason === "concurrent-read",
 						`expected MisuseError concurrent-read, got ${describe(second)}`,
@@ -348,10 +345,7 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 					check(got !== null && got.byteLength > 0, "the pending read got no data");
 					assertBytes(got, pattern(0, got.byteLength), "the pending read");
 					await c.end();
-					const late = await c.write(pattern(0, 10)).then(
-						() => undefined,
-						(e: unknown) => e,
-					);
+					const late = await rejection(c.write(pattern(0, 10)));
 					check(
 						late instanceof MisuseError && late.reason === "write-after-end",
 						`expected MisuseError write-after-end, got ${describe(late)}`,
@@ -378,17 +372,10 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 				try {
 					const bad = await client.connect(listener.address);
 					await bad.write(Uint8Array.of(0xff));
-					const outcome = await within(
-						bad.read().then(
-							(chunk) => chunk,
-							(e: unknown) => e,
-						),
-						5000,
-						"the failing connection was not closed",
-					);
+					const ended = await within(outcome(bad.read()), 5000, "the failing connection was not closed");
 					check(
-						outcome === null || outcome instanceof ConnectionError,
-						`expected the connection to end, got ${describe(outcome)}`,
+						ended === null || ended instanceof ConnectionError,
+						`expected the connection to end, got ${describe(ended)}`,
 					);
 					check(reported.length === 1, `expected one reported handler error, got ${reported.length}`);
 					const good = await client.connect(listener.address);
@@ -433,6 +420,22 @@ export async function readAll(c: Connection): Promise<Uint8Array> {
 		if (chunk === null) return concat(chunks);
 		chunks.push(chunk);
 	}
+}
+
+/** What `promise` rejected with, or `undefined` if it fulfilled. */
+export function rejection(promise: Promise<unknown>): Promise<unknown> {
+	return promise.then(
+		() => undefined,
+		(error: unknown) => error,
+	);
+}
+
+/** The value `promise` fulfilled with, or what it rejected with. */
+export function outcome<T>(promise: Promise<T>): Promise<T | unknown> {
+	return promise.then(
+		(value) => value,
+		(error: unknown) => error,
+	);
 }
 
 export function check(condition: boolean, message: string): asserts condition {

@@ -2,7 +2,8 @@ import net from "node:net";
 import type { Connection, Driver, Handler } from "../contract.ts";
 import { echo } from "../echo.ts";
 import { type Server, serve } from "../serve.ts";
-import { concat } from "./bytes.ts";
+import { concat, pattern } from "./bytes.ts";
+import { pause } from "./conformance.ts";
 
 export interface ServedDriver {
 	readonly server: Server;
@@ -51,4 +52,32 @@ export function collect(socket: net.Socket): Promise<Uint8Array> {
 		socket.once("close", () => resolve(concat(chunks)));
 		socket.once("error", reject);
 	});
+}
+
+/** Tries a raw connection to a loopback port: `"connected"`, or the error code (`"ECONNREFUSED"`). */
+export function tryConnect(port: number): Promise<string> {
+	return new Promise((resolve) => {
+		const socket = net.connect({ port, host: "127.0.0.1" });
+		socket.once("connect", () => {
+			socket.destroy();
+			resolve("connected");
+		});
+		socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
+	});
+}
+
+/** Writes until the socket's own buffer stops draining for `ms`, or `limit` bytes: the peer has stopped reading. */
+export async function writeUntilStalled(socket: net.Socket, limit: number, ms = 300): Promise<number> {
+	let sent = 0;
+	const chunk = pattern(0, 64 * 1024);
+	while (sent < limit) {
+		sent += chunk.byteLength;
+		if (socket.write(chunk)) continue;
+		const drained = await Promise.race([
+			new Promise<boolean>((resolve) => socket.once("drain", () => resolve(true))),
+			pause(ms).then(() => false),
+		]);
+		if (!drained) break;
+	}
+	return sent;
 }

@@ -17,10 +17,12 @@ export {
 	type ConformanceTarget,
 	check,
 	conformance,
+	outcome,
 	pause,
 	readAll,
 	readExactly,
+	rejection,
 	within,
 } from "./conformance.ts";
-export { collect, type ServedDriver, tcpHarness } from "./harness.ts";
+export { collect, type ServedDriver, tcpHarness, tryConnect, writeUntilStalled } from "./harness.ts";
 export { rss, type ServerProcess, type SoakCase, type SoakTarget, soak, spawnServer } from "./soak.ts";

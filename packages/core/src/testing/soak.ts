@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import type { Address, Connection, Driver } from "../contract.ts";
 import { ConnectionError } from "../errors.ts";
@@ -155,7 +156,6 @@ async function verify(c: Connection, expected: number): Promise<number> {
  * port on the first line of stdout, and stops it by PID.
  */
 export async function spawnServer(command: string, args: readonly string[]): Promise<ServerProcess> {
-	const { spawn } = await import("node:child_process");
 	const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
 	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
 	const port = await within(
