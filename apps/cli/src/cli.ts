@@ -2,9 +2,10 @@
 import { createRequire } from "node:module";
 import { BENCH_HELP, benchCommand, parseBench } from "./bench/command.ts";
 import { Logger } from "./log.ts";
-import { HELP, parseCommand, UsageError } from "./options.ts";
+import { HELP, parseCommand } from "./options.ts";
 import { loadDriver, rerunUnderBun } from "./runtime.ts";
 import { serveCommand } from "./serve-command.ts";
+import { UsageError } from "./usage-error.ts";
 
 // A reader that goes away (`echo-cli | head -1`) must not turn into a crash with a stack trace.
 for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});

@@ -42,9 +42,7 @@ function tap(connection: Connection, direction: "in" | "out", log: Logger, limit
 		const before = seen;
 		seen += bytes.byteLength;
 		if (before >= limit) return;
-		const shown = bytes.subarray(0, limit - before);
-		const hex = Array.from(shown, (b) => b.toString(16).padStart(2, "0")).join("");
-		log.dump(connection.remote, direction, hexLines(shown, before), hex, before);
+		log.dump(connection.remote, direction, bytes.subarray(0, limit - before), before);
 		if (seen > limit) {
 			log.note(`${direction === "in" ? "<" : ">"} dump limit of ${limit} bytes reached; the rest is not shown`);
 		}

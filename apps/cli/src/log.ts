@@ -1,6 +1,7 @@
 import type { Address } from "@echo-cli/core";
 import { formatAddress } from "@echo-cli/core";
 import { formatBytes, formatDuration, plural } from "./format.ts";
+import { hexLines } from "./hexdump.ts";
 import type { LogFormat } from "./options.ts";
 
 export interface ConnectionLine {
@@ -60,8 +61,8 @@ export class Logger {
 
 	connection(remote: Address, line: ConnectionLine): void {
 		const peer = formatAddress(remote);
-		if (this.#json("stderr", "info", "connection", { peer, durationMs: line.duration, ...line, duration: undefined }))
-			return;
+		const { duration, ...counts } = line;
+		if (this.#json("stderr", "info", "connection", { peer, durationMs: duration, ...counts })) return;
 		const color = line.outcome === "closed" ? "32" : line.outcome === "idle" ? "33" : "31";
 		this.#streams.stderr.write(
 			`${peer} in ${line.bytesIn} B out ${line.bytesOut} B ${formatDuration(line.duration)} ${this.#paint("stderr", color, line.outcome)}\n`,
@@ -89,11 +90,20 @@ export class Logger {
 		this.#streams.stderr.write(`echo-cli: ${this.#paint("stderr", "31", message)}\n`);
 	}
 
-	dump(remote: Address, direction: "in" | "out", lines: readonly string[], hex: string, offset: number): void {
+	/** `bytes` seen at `offset` of one direction of a connection, as hex and ASCII lines or one JSON hex string. */
+	dump(remote: Address, direction: "in" | "out", bytes: Uint8Array, offset: number): void {
 		const peer = formatAddress(remote);
-		if (this.#json("stderr", "info", "data", { peer, direction, offset, hex })) return;
+		if (this.#format === "json") {
+			const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+			this.#json("stderr", "info", "data", { peer, direction, offset, hex });
+			return;
+		}
 		const arrow = direction === "in" ? "<" : ">";
-		this.#streams.stderr.write(lines.map((l) => `${peer} ${arrow} ${l}\n`).join(""));
+		this.#streams.stderr.write(
+			hexLines(bytes, offset)
+				.map((l) => `${peer} ${arrow} ${l}\n`)
+				.join(""),
+		);
 	}
 
 	summary(line: SummaryLine): void {

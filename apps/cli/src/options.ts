@@ -24,8 +24,6 @@ export interface ServeConfig {
 
 export type Command = ServeConfig | { readonly command: "help" } | { readonly command: "version" };
 
-export { UsageError };
-
 export const HELP = `echo-cli: a byte-exact TCP echo server for Node.js and Bun
 
 Usage: echo-cli [options]

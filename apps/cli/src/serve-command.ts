@@ -1,4 +1,4 @@
-import { type Address, type Driver, echo, ListenError, type Listener, serve } from "@echo-cli/core";
+import { type Address, type Driver, echo, formatAddress, ListenError, type Listener, serve } from "@echo-cli/core";
 import { formatDuration, plural } from "./format.ts";
 import { dumpingEcho } from "./hexdump.ts";
 import { descriptorCapacity } from "./limits.ts";
@@ -57,7 +57,7 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 		// Drivers look the peer up lazily; the log lines need it after the socket is gone.
 		onConnection: config.verbose || config.hexdump !== undefined ? (connection) => void connection.remote : undefined,
 		onError(error, connection) {
-			log.error(`${connection.remote.transport === "tcp" ? `${connection.remote.host}: ` : ""}${String(error)}`);
+			log.error(`${formatAddress(connection.remote)}: ${String(error)}`);
 		},
 		onClose(connection, info) {
 			if (!config.verbose) return;

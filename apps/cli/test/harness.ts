@@ -1,3 +1,4 @@
+import { expect } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import net from "node:net";
@@ -21,8 +22,15 @@ export interface Run {
 const running = new Set<ChildProcess>();
 
 /** Starts the CLI under `runtime`. Every child is killed by PID in {@link killAll}. */
-export function run(runtime: Runtime, args: readonly string[], env: Record<string, string> = {}): Run {
-	const child = spawn(runtime === "bun" ? BUN : "node", [CLI, ...args], {
+export function run(
+	runtime: Runtime,
+	args: readonly string[],
+	env: Record<string, string> = {},
+	/** A command that runs the CLI, such as `setpriv ...` or `sh -c 'ulimit -n 96 && exec "$0" "$@"'`. */
+	prefix: readonly string[] = [],
+): Run {
+	const argv = [...prefix, runtime === "bun" ? BUN : "node", CLI, ...args];
+	const child = spawn(argv[0] as string, argv.slice(1), {
 		env: { ...process.env, ECHO_CLI_DRIVER: "", NO_COLOR: "1", ...env },
 		stdio: ["ignore", "pipe", "pipe"],
 	});
@@ -59,8 +67,9 @@ export async function start(
 	runtime: Runtime,
 	args: readonly string[] = [],
 	env: Record<string, string> = {},
+	prefix: readonly string[] = [],
 ): Promise<Run & { port: number; host: string }> {
-	const r = await startWith(runtime, ["--port", "0", ...args], env);
+	const r = await startWith(runtime, ["--port", "0", ...args], env, prefix);
 	const match = /listening on tcp:\/\/(\[[^\]]+\]|[^:]+):(\d+)/.exec(r.stdout()) as RegExpExecArray;
 	return { ...r, host: (match[1] as string).replace(/[[\]]/g, ""), port: Number(match[2]) };
 }
@@ -70,8 +79,9 @@ export async function startWith(
 	runtime: Runtime,
 	args: readonly string[],
 	env: Record<string, string> = {},
+	prefix: readonly string[] = [],
 ): Promise<Run> {
-	const r = run(runtime, args, env);
+	const r = run(runtime, args, env, prefix);
 	const started = Date.now();
 	for (;;) {
 		if (/listening on \S+ \(driver|"event":"listening"/.test(r.stdout())) return r;
@@ -138,4 +148,14 @@ function deadline<T>(promise: Promise<T>, ms: number, message: () => string): Pr
 			timer = setTimeout(() => reject(new Error(message())), ms);
 		}),
 	]).finally(() => clearTimeout(timer));
+}
+
+/** One line on stderr that starts with `echo-cli: ` and matches `pattern`, no stack trace, nothing on stdout. */
+export function expectOneLineError(r: Pick<Run, "stdout" | "stderr">, pattern: RegExp): void {
+	const lines = r.stderr().trimEnd().split("\n");
+	expect(lines).toHaveLength(1);
+	expect(lines[0]).toMatch(/^echo-cli: /);
+	expect(lines[0]).toMatch(pattern);
+	expect(r.stderr()).not.toMatch(/\n\s+at /);
+	expect(r.stdout()).toBe("");
 }

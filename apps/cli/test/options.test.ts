@@ -6,10 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertBytes, pattern } from "@echo-cli/core/testing";
 import {
-	BUN,
 	CLI,
 	connect,
 	eventually,
+	expectOneLineError,
 	killAll,
 	type Runtime,
 	readToEnd,
@@ -169,6 +169,25 @@ for (const [runtime, driver] of combos) {
 			expect(cli.stderr()).not.toMatch(/ [<>] 00000010/);
 		});
 
+		test("--hexdump with --log-format json: each dump is one object with the bytes in hex", async () => {
+			const cli = await startWith(runtime, ["--driver", driver, "--port", "0", "--hexdump", "--log-format", "json"]);
+			const port = Number(/:(\d+)"/.exec(cli.stdout())?.[1]);
+			const socket = await connect(port);
+			const echoed = readToEnd(socket);
+			socket.end(Uint8Array.of(0x68, 0x69, 0x00, 0xff));
+			await echoed;
+			await eventually(() => (cli.stderr().match(/"event":"data"/g) ?? []).length === 2, 5000, cli.stderr);
+			const dumps = cli
+				.stderr()
+				.trim()
+				.split("\n")
+				.map((l) => JSON.parse(l));
+			expect(dumps).toEqual([
+				expect.objectContaining({ event: "data", direction: "in", offset: 0, hex: "686900ff" }),
+				expect.objectContaining({ event: "data", direction: "out", offset: 0, hex: "686900ff" }),
+			]);
+		});
+
 		test("--log-format json: one JSON object per line for start, connections and summary", async () => {
 			const cli = await startWith(runtime, ["--driver", driver, "--port", "0", "--log-format", "json", "--verbose"]);
 			const banner = JSON.parse(cli.stdout().split("\n")[0] as string);
@@ -191,55 +210,34 @@ for (const [runtime, driver] of combos) {
 		});
 
 		test("out of file descriptors: stays up, serves open connections, warns once per interval", async () => {
-			const command = runtime === "bun" ? BUN : "node";
-			const child = spawn("sh", ["-c", `ulimit -n 96 && exec "${command}" "${CLI}" --port 0 --driver ${driver}`], {
-				stdio: ["ignore", "pipe", "pipe"],
-			});
-			let out = "";
-			let err = "";
-			child.stdout.on("data", (d: Buffer) => {
-				out += d;
-			});
-			child.stderr.on("data", (d: Buffer) => {
-				err += d;
-			});
-			try {
-				await eventually(
-					() => /listening on tcp:\/\/127\.0\.0\.1:(\d+)/.test(out),
-					10_000,
-					() => err,
-				);
-				const port = Number(/listening on tcp:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
-				const early = await connect(port);
-				early.write(pattern(0, 100));
-				await received(early, 100);
-				const flood: net.Socket[] = [];
-				for (let i = 0; i < 150; i++) {
-					const s = net.connect({ port, host: "127.0.0.1" });
-					s.on("error", () => {});
-					flood.push(s);
-				}
-				await eventually(
-					() => err.includes("refusing connections"),
-					10_000,
-					() => `no warning; stderr: ${err}`,
-				);
-				await new Promise((resolve) => setTimeout(resolve, 500));
-				expect(err.match(/refusing connections/g)).toHaveLength(1);
-				expect(err).toMatch(/raise the limit with ulimit -n/);
-				expect(child.exitCode).toBeNull();
-				const echoed = readToEnd(early);
-				early.end(pattern(100, 5000));
-				expect((await echoed).byteLength).toBe(5000);
-				for (const s of flood) s.destroy();
-				await new Promise((resolve) => setTimeout(resolve, 500));
-				const after = await connect(port);
-				const afterEcho = readToEnd(after);
-				after.end(pattern(7, 1000));
-				assertBytes(await afterEcho, pattern(7, 1000), "echo after the flood");
-			} finally {
-				child.kill("SIGKILL");
+			const cli = await start(runtime, ["--driver", driver], {}, ["sh", "-c", 'ulimit -n 96 && exec "$0" "$@"']);
+			const early = await connect(cli.port);
+			early.write(pattern(0, 100));
+			await received(early, 100);
+			const flood: net.Socket[] = [];
+			for (let i = 0; i < 150; i++) {
+				const s = net.connect({ port: cli.port, host: "127.0.0.1" });
+				s.on("error", () => {});
+				flood.push(s);
 			}
+			await eventually(
+				() => cli.stderr().includes("refusing connections"),
+				10_000,
+				() => `no warning: ${cli.stderr()}`,
+			);
+			await new Promise((resolve) => setTimeout(resolve, 500));
+			expect(cli.stderr().match(/refusing connections/g)).toHaveLength(1);
+			expect(cli.stderr()).toMatch(/raise the limit with ulimit -n/);
+			expect(cli.child.exitCode).toBeNull();
+			const echoed = readToEnd(early);
+			early.end(pattern(100, 5000));
+			expect((await echoed).byteLength).toBe(5000);
+			for (const s of flood) s.destroy();
+			await new Promise((resolve) => setTimeout(resolve, 500));
+			const after = await connect(cli.port);
+			const afterEcho = readToEnd(after);
+			after.end(pattern(7, 1000));
+			assertBytes(await afterEcho, pattern(7, 1000), "echo after the flood");
 		}, 30_000);
 	});
 }
@@ -269,11 +267,7 @@ describe("bad option values", () => {
 			test(`${what} on ${runtime}: exit ${status}, one line`, async () => {
 				const r = run(runtime, args);
 				expect(await r.exit()).toBe(status);
-				const lines = r.stderr().trimEnd().split("\n");
-				expect(lines).toHaveLength(1);
-				expect(lines[0]).toMatch(/^echo-cli: /);
-				expect(lines[0]).toMatch(message);
-				expect(r.stdout()).toBe("");
+				expectOneLineError(r, message);
 			});
 		}
 	}
@@ -291,8 +285,6 @@ describe("bad option values", () => {
 describe("colors", () => {
 	/** Runs the CLI under a pseudo-terminal, so that it may color its output. */
 	function onTerminal(env: Record<string, string>) {
-		const blocker = spawnSync("node", ["-e", "0"]);
-		expect(blocker.status).toBe(0);
 		const command = `node ${JSON.stringify(CLI)} --port 1 --host no-such-host.invalid`;
 		return spawnSync("script", ["-qec", command, "/dev/null"], {
 			encoding: "utf8",

@@ -4,19 +4,9 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execPath } from "node:process";
-import { killAll, type Runtime, run, start } from "./harness.ts";
+import { expectOneLineError, killAll, type Runtime, run, start } from "./harness.ts";
 
 afterEach(killAll);
-
-/** One line on stderr, no stack trace, nothing on stdout. */
-function expectOneLineError(stderr: string, stdout: string, pattern: RegExp): void {
-	const lines = stderr.trimEnd().split("\n");
-	expect(lines).toHaveLength(1);
-	expect(lines[0]).toMatch(/^echo-cli: /);
-	expect(lines[0]).toMatch(pattern);
-	expect(stderr).not.toMatch(/\n\s+at /);
-	expect(stdout).toBe("");
-}
 
 const usageErrors: [string, string[], RegExp][] = [
 	["a port that is not a number", ["--port", "abc"], /invalid port 'abc'.*0 to 65535/],
@@ -35,14 +25,14 @@ for (const runtime of ["node", "bun"] as Runtime[]) {
 			test(`${what} exits 2 with one line`, async () => {
 				const r = run(runtime, args);
 				expect(await r.exit()).toBe(2);
-				expectOneLineError(r.stderr(), r.stdout(), message);
+				expectOneLineError(r, message);
 			});
 		}
 
 		test("an unknown driver in ECHO_CLI_DRIVER exits 2", async () => {
 			const r = run(runtime, [], { ECHO_CLI_DRIVER: "nope" });
 			expect(await r.exit()).toBe(2);
-			expectOneLineError(r.stderr(), r.stdout(), /unknown driver 'nope' in ECHO_CLI_DRIVER/);
+			expectOneLineError(r, /unknown driver 'nope' in ECHO_CLI_DRIVER/);
 		});
 
 		test("a port in use exits 1 and names the fix", async () => {
@@ -52,11 +42,7 @@ for (const runtime of ["node", "bun"] as Runtime[]) {
 			try {
 				const r = run(runtime, ["--port", String(port)]);
 				expect(await r.exit()).toBe(1);
-				expectOneLineError(
-					r.stderr(),
-					r.stdout(),
-					new RegExp(`127\\.0\\.0\\.1:${port} is already in use.*another port`),
-				);
+				expectOneLineError(r, new RegExp(`127\\.0\\.0\\.1:${port} is already in use.*another port`));
 			} finally {
 				blocker.close();
 			}
@@ -65,30 +51,16 @@ for (const runtime of ["node", "bun"] as Runtime[]) {
 		test("an unknown host exits 1", async () => {
 			const r = run(runtime, ["--host", "no-such-host.invalid", "--port", "0"]);
 			expect(await r.exit()).toBe(1);
-			expectOneLineError(r.stderr(), r.stdout(), /cannot listen on no-such-host\.invalid:0/);
+			expectOneLineError(r, /cannot listen on no-such-host\.invalid:0/);
 		});
 
 		test("a privileged port without privileges exits 1 with permission denied", async () => {
 			// As root every port is allowed, so drop to nobody for this one run.
 			const asRoot = process.getuid?.() === 0;
-			const { spawn } = await import("node:child_process");
-			const command = runtime === "bun" ? execPath : "node";
-			const { CLI } = await import("./harness.ts");
-			const argv = asRoot
-				? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", command, CLI, "--port", "80"]
-				: [command, CLI, "--port", "80"];
-			const child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
-			let err = "";
-			let out = "";
-			child.stderr.on("data", (d: Buffer) => {
-				err += d;
-			});
-			child.stdout.on("data", (d: Buffer) => {
-				out += d;
-			});
-			const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-			expect(code).toBe(1);
-			expectOneLineError(err, out, /permission denied.*above 1023/);
+			const prefix = asRoot ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+			const r = run(runtime, ["--port", "80"], {}, prefix);
+			expect(await r.exit()).toBe(1);
+			expectOneLineError(r, /permission denied.*above 1023/);
 		});
 
 		test("--help describes every flag and exits 0", async () => {
@@ -149,6 +121,6 @@ describe("driver choice", () => {
 		symlinkSync(execFileSync("sh", ["-c", "command -v node"]).toString().trim(), join(bin, "node"));
 		const r = run("node", ["--driver", "bun"], { PATH: bin });
 		expect(await r.exit()).toBe(1);
-		expectOneLineError(r.stderr(), r.stdout(), /needs the Bun runtime.*bunx --bun @echo-cli\/cli --driver bun/);
+		expectOneLineError(r, /needs the Bun runtime.*bunx --bun @echo-cli\/cli --driver bun/);
 	});
 });
