@@ -158,26 +158,15 @@ async function measureLoad(spec: ServerSpec, w: Workload): Promise<Sample> {
 	const server = await startServer(spec);
 	try {
 		const before = cpuSeconds(server.pid);
-		const client = spawnSync(
-			pin(1, [BUN, CLI])[0] as string,
-			[
-				...pin(1, [BUN, CLI]).slice(1),
-				"bench",
-				`127.0.0.1:${server.port}`,
-				"--mode",
-				w.mode,
-				"--size",
-				String(w.size),
-				"--connections",
-				String(w.connections),
-				"--duration",
-				String(values.duration),
-				"--warmup",
-				String(values.warmup),
-				"--json",
-			],
-			{ encoding: "utf8", timeout: 120_000 },
-		);
+		const [command, ...args] = pin(1, [
+			BUN,
+			CLI,
+			"bench",
+			`127.0.0.1:${server.port}`,
+			...["--mode", w.mode, "--size", String(w.size), "--connections", String(w.connections)],
+			...["--duration", String(values.duration), "--warmup", String(values.warmup), "--json"],
+		]);
+		const client = spawnSync(command as string, args, { encoding: "utf8", timeout: 120_000 });
 		const cpu = cpuSeconds(server.pid) - before;
 		const report = JSON.parse(client.stdout) as LoadReport;
 		if (report.mismatches > 0 || report.errors > 0) {
@@ -299,12 +288,14 @@ async function main() {
 	const medianOf = (key: string, pick: (s: Sample) => number) => median((loads.get(key) ?? []).map(pick));
 	/**
 	 * The median of per-round ratios: each round compares runs made minutes
-	 * apart, so a noisy neighbour slowing a whole round cancels out.
+	 * apart, so a noisy neighbour slowing a whole round cancels out. A raw
+	 * server is its own baseline; a driver whose baseline was left out by
+	 * `--only` has no ratio.
 	 */
-	const pairedRatio = (key: string, baseKey: string, pick: (s: Sample) => number) => {
-		const ours = loads.get(key) ?? [];
-		const theirs = loads.get(baseKey) ?? [];
-		return median(ours.map((s, round) => pick(s) / pick(theirs[round] as Sample)));
+	const ratioCell = (spec: ServerSpec, ours: number[], theirs: number[] | undefined) => {
+		if (!spec.baseline) return "baseline";
+		if (!theirs) return "n/a";
+		return median(ours.map((value, round) => value / (theirs[round] as number))).toFixed(2);
 	};
 	for (const w of WORKLOADS) {
 		lines.push(`### ${workloadLabel(w)}`, "");
@@ -315,11 +306,20 @@ async function main() {
 		for (const spec of SERVERS) {
 			const key = `${label(spec)}|${workloadLabel(w)}`;
 			const base = baselineOf(spec);
-			const baseKey = base ? `${label(base)}|${workloadLabel(w)}` : undefined;
+			const ours = loads.get(key) ?? [];
+			const theirs = base ? loads.get(`${label(base)}|${workloadLabel(w)}`) : undefined;
 			const cpu = medianOf(key, (s) => s.cpuPerMessage);
 			const rate = medianOf(key, (s) => s.msgPerSecond);
-			const cpuRatio = baseKey ? pairedRatio(key, baseKey, (s) => s.cpuPerMessage).toFixed(2) : "baseline";
-			const rateRatio = baseKey ? pairedRatio(key, baseKey, (s) => s.msgPerSecond).toFixed(2) : "baseline";
+			const cpuRatio = ratioCell(
+				spec,
+				ours.map((s) => s.cpuPerMessage),
+				theirs?.map((s) => s.cpuPerMessage),
+			);
+			const rateRatio = ratioCell(
+				spec,
+				ours.map((s) => s.msgPerSecond),
+				theirs?.map((s) => s.msgPerSecond),
+			);
 			lines.push(
 				`| ${label(spec)} | ${Math.round(rate)} | ${medianOf(key, (s) => s.mbPerSecond).toFixed(1)} | ` +
 					`${medianOf(key, (s) => s.p50).toFixed(3)} | ${medianOf(key, (s) => s.p99).toFixed(3)} | ${cpu.toFixed(2)} | ` +
@@ -328,18 +328,16 @@ async function main() {
 		}
 		lines.push("");
 	}
-	lines.push("### Memory", "");
-	lines.push(
-		`| server | RSS added by a client that never reads (MiB) | RSS per idle connection, ${IDLE} open (KiB) | idle KiB/conn vs raw |`,
-		"|---|---:|---:|---:|",
-	);
-	for (const spec of SERVERS) {
+	if (idle.size > 0) lines.push("### Memory", "");
+	if (idle.size > 0)
+		lines.push(
+			`| server | RSS added by a client that never reads (MiB) | RSS per idle connection, ${IDLE} open (KiB) | idle KiB/conn vs raw |`,
+			"|---|---:|---:|---:|",
+		);
+	for (const spec of idle.size > 0 ? SERVERS : []) {
 		const base = baselineOf(spec);
 		const perConnection = median(idle.get(label(spec)) ?? []);
-		const baseRounds = base ? (idle.get(label(base)) ?? []) : [];
-		const ratio = base
-			? median((idle.get(label(spec)) ?? []).map((v, round) => v / (baseRounds[round] as number))).toFixed(2)
-			: "baseline";
+		const ratio = ratioCell(spec, idle.get(label(spec)) ?? [], base ? idle.get(label(base)) : undefined);
 		lines.push(
 			`| ${label(spec)} | ${(median(nonReader.get(label(spec)) ?? []) / 1048576).toFixed(1)} | ` +
 				`${(perConnection / 1024).toFixed(2)} | ${ratio} |`,
