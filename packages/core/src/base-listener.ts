@@ -36,10 +36,6 @@ export abstract class BaseListener implements Listener {
 		return this.#refused;
 	}
 
-	protected get isClosed(): boolean {
-		return this.#closing !== undefined;
-	}
-
 	protected accepted(connection: Connection): void {
 		if (this.#open >= (this.#limits.maxConnections ?? Number.POSITIVE_INFINITY)) {
 			this.#refused++;
