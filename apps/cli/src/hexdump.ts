@@ -1,4 +1,4 @@
-import type { Connection, Handler } from "@echo-cli/core";
+import { type Connection, formatAddress, type Handler } from "@echo-cli/core";
 import type { Logger } from "./log.ts";
 
 /**
@@ -21,18 +21,20 @@ export function hexLines(bytes: Uint8Array, offset: number): string[] {
 /**
  * The echo handler, dumping up to `limit` bytes per direction of each
  * connection (what arrived, what was sent back), then saying once that the
- * rest is not shown.
+ * rest is not shown. It runs on the push path, as `echo` does.
  */
 export function dumpingEcho(log: Logger, limit: number): Handler {
-	return async (connection) => {
+	return (connection) => {
 		const received = tap(connection, "in", log, limit);
 		const sent = tap(connection, "out", log, limit);
-		for (let chunk = await connection.read(); chunk !== null; chunk = await connection.read()) {
-			received(chunk);
-			await connection.write(chunk);
-			sent(chunk);
-		}
-		await connection.end();
+		return connection.receive({
+			data(chunk) {
+				received(chunk);
+				connection.send(chunk);
+				sent(chunk);
+			},
+			end: () => connection.end(),
+		});
 	};
 }
 
@@ -44,7 +46,9 @@ function tap(connection: Connection, direction: "in" | "out", log: Logger, limit
 		if (before >= limit) return;
 		log.dump(connection.remote, direction, bytes.subarray(0, limit - before), before);
 		if (seen > limit) {
-			log.note(`${direction === "in" ? "<" : ">"} dump limit of ${limit} bytes reached; the rest is not shown`);
+			log.note(
+				`${formatAddress(connection.remote)} ${direction === "in" ? "<" : ">"} dump limit of ${limit} bytes reached; the rest is not shown`,
+			);
 		}
 	};
 }

@@ -59,7 +59,7 @@ export class Logger {
 		this.#streams.stdout.write(`${banner}\n`);
 	}
 
-	connection(remote: Address, line: ConnectionLine): void {
+	connection(remote: Address | undefined, line: ConnectionLine): void {
 		const peer = formatAddress(remote);
 		const { duration, ...counts } = line;
 		if (this.#json("stderr", "info", "connection", { peer, durationMs: duration, ...counts })) return;
@@ -69,7 +69,7 @@ export class Logger {
 		);
 	}
 
-	refused(remote: Address, reason: string): void {
+	refused(remote: Address | undefined, reason: string): void {
 		const peer = formatAddress(remote);
 		if (this.#json("stderr", "info", "refused", { peer, reason })) return;
 		this.#streams.stderr.write(`${peer} refused: ${reason}\n`);
@@ -91,7 +91,7 @@ export class Logger {
 	}
 
 	/** `bytes` seen at `offset` of one direction of a connection, as hex and ASCII lines or one JSON hex string. */
-	dump(remote: Address, direction: "in" | "out", bytes: Uint8Array, offset: number): void {
+	dump(remote: Address | undefined, direction: "in" | "out", bytes: Uint8Array, offset: number): void {
 		const peer = formatAddress(remote);
 		if (this.#format === "json") {
 			const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");

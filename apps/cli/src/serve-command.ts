@@ -18,7 +18,7 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 	let lastWarning = Number.NEGATIVE_INFINITY;
 	let refusedSinceWarning = 0;
 
-	const onRefuse = (remote: Address) => {
+	const onRefuse = (remote: Address | undefined) => {
 		if (capByUser) {
 			if (config.verbose) log.refused(remote, `max connections (${userCap}) reached`);
 			return;
@@ -54,8 +54,6 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 	const handler = config.hexdump !== undefined ? dumpingEcho(log, config.hexdump) : echo;
 	const server = serve(listener, handler, {
 		idleTimeout: config.idleTimeout,
-		// Drivers look the peer up lazily; the log lines need it after the socket is gone.
-		onConnection: config.verbose || config.hexdump !== undefined ? (connection) => void connection.remote : undefined,
 		onError(error, connection) {
 			log.error(`${formatAddress(connection.remote)}: ${String(error)}`);
 		},
@@ -63,7 +61,7 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 			if (!config.verbose) return;
 			log.connection(connection.remote, {
 				bytesIn: connection.bytesRead,
-				bytesOut: connection.bytesWritten,
+				bytesOut: connection.bytesWritten - connection.outboundBytes,
 				duration: info.duration,
 				outcome: info.outcome,
 			});

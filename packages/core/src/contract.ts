@@ -2,14 +2,18 @@
  * The accept/handle contract every echo-cli driver implements.
  *
  * The shape is the classic non-blocking server: a listener hands out
- * connections one `accept()` at a time, a connection is read one chunk at a
- * time until the peer half-closes, and every write waits until the driver can
- * take more. Drivers for `node:net`, `Bun.listen` and an in-memory pipe all
- * keep the rules below; `@echo-cli/core/testing` checks them.
+ * connections one `accept()` at a time, a connection is read until the peer
+ * half-closes, and writing waits until the driver can take more. A handler
+ * reads in one of two styles with the same rules: the pull path (`read()`,
+ * `write()`, `for await`), or the push path (`receive()` with a
+ * {@link Receiver}, `send()`), which costs no promise per chunk. Drivers for
+ * `node:net`, `Bun.listen` and an in-memory pipe all keep the rules below;
+ * `@echo-cli/core/testing` checks them.
  *
  * The key words MUST, MUST NOT and MAY are used as in RFC 2119.
  */
 
+import type { echo } from "./echo.ts";
 import type { ConnectionError, ListenError, MisuseError } from "./errors.ts";
 
 /** Where a listener listens or a connection is bound. */
@@ -29,40 +33,38 @@ export interface UnixAddress {
 }
 
 /**
- * Default for {@link ListenOptions.highWaterMark}: 256 KiB. Above the 64 KiB
- * stream default of Bun and Node >= 22 (16 KiB on Node 20), because at 64 KiB
- * a 100 KiB message already pauses and resumes the socket on every read;
- * `bun run bench` measured 256 KiB and 1 MiB alike, and 64 KiB up to 1.5x
- * slower on 100 KiB messages. A client that never reads still costs at most
- * about twice this, plus one read.
+ * Default for {@link ListenOptions.highWaterMark}: 256 KiB. A client that
+ * never reads costs a connection at most about twice this, plus one read.
  */
+// Above the 64 KiB stream default of Bun and Node >= 22 (16 KiB on Node 20):
+// at 64 KiB a 100 KiB message pauses and resumes the socket on every read,
+// and `bun run bench` measured 64 KiB up to 1.5x slower on such messages.
 export const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
 
 export interface ListenOptions {
 	/**
 	 * Host to bind. Default `127.0.0.1`. `::1` is IPv6 loopback; `::` binds
-	 * every IPv6 address and, where the OS allows dual stack, IPv4 too (node:
-	 * `server.listen({ host })`; bun: `Bun.listen({ hostname })`). Proved per
-	 * driver and runtime by the "--host ::1" and "--host ::" cases of
-	 * `apps/cli/test/options.test.ts`.
+	 * every IPv6 address and, where the OS allows dual stack, IPv4 too. A
+	 * name (`localhost`) is resolved first, as `node:net` does, and
+	 * {@link Listener.address} reports the numeric address bound.
 	 */
 	readonly host?: string;
 	/** Port to bind. `0` (the default) asks the OS for a free port; {@link Listener.address} reports it. */
 	readonly port?: number;
 	/**
 	 * A unix domain socket path. When set, `host` and `port` are ignored.
-	 * Before listening, both drivers remove a socket file that nobody answers
-	 * on (`clearStaleUnixSocket`), and refuse a live one or a non-socket file;
-	 * closing the listener removes the file (node: `server.close()` does;
-	 * bun: the driver unlinks it after `stop()`). Proved by the "--unix" cases
-	 * of `apps/cli/test/options.test.ts` per driver and runtime.
+	 * A socket file that nobody answers on (left by a crash) MUST be
+	 * replaced; a live socket or any other file MUST be refused as in use;
+	 * a path longer than the platform allows MUST be refused with a
+	 * `bad-address` {@link ListenError} that names the limit. Closing the
+	 * listener removes the file.
 	 */
 	readonly path?: string;
 	/**
 	 * Bytes a connection queues in each direction before it applies
-	 * backpressure: above it, `write()` waits and reading from the socket
-	 * pauses. Default {@link DEFAULT_HIGH_WATER_MARK}. The same number means
-	 * the same thing in every driver.
+	 * backpressure: above it, `write()` waits, `send()` returns false and
+	 * reading from the socket pauses. Default {@link DEFAULT_HIGH_WATER_MARK}.
+	 * The same number means the same thing in every driver.
 	 */
 	readonly highWaterMark?: number;
 	/** Length of the kernel's accept backlog. Drivers MAY ignore it. */
@@ -72,18 +74,19 @@ export interface ListenOptions {
 	 * closed at once (the peer sees an immediate EOF), counted in
 	 * {@link Listener.refusedCount} and reported to `onRefuse`; it is never
 	 * handed to `accept()`. Default: no cap.
-	 *
-	 * Both socket drivers accept the connection and close it (the kernel
-	 * gives no way to refuse one already queued); Node's own
-	 * `maxConnections`, whose `0` means "unlimited" on Node 20 and "drop all"
-	 * on Bun, is not used. Proved by the "max connections" cases of
-	 * `apps/cli/test/options.test.ts`, per driver and runtime, and by
-	 * `packages/core/test/options.test.ts` for the memory driver.
 	 */
+	// Both socket drivers accept and close (the kernel cannot refuse a
+	// connection already queued). Node's own `maxConnections` is not used:
+	// its `0` means "unlimited" on Node 20 and "drop all" on Bun.
 	readonly maxConnections?: number;
-	/** Called for each connection closed because of `maxConnections`. */
-	readonly onRefuse?: (remote: Address) => void;
+	/** Called for each connection closed because of `maxConnections`, with the peer when it is known. */
+	readonly onRefuse?: (remote: Address | undefined) => void;
 }
+
+/** {@link ListenOptions} for a TCP listener. */
+export type TcpListenOptions = ListenOptions & { readonly path?: undefined };
+/** {@link ListenOptions} for a unix domain socket listener. */
+export type UnixListenOptions = ListenOptions & { readonly path: string };
 
 export interface Driver {
 	/** A short name: `node`, `bun`, `memory`. */
@@ -92,7 +95,11 @@ export interface Driver {
 	 * Binds and starts listening. MUST reject with a {@link ListenError} whose
 	 * `reason` says why the address could not be used.
 	 * Connections MUST be half-open capable: a peer's FIN ends only the read side.
+	 * The listener's `address` is a {@link TcpAddress} or a {@link UnixAddress}
+	 * as the options ask, so `listener.address.port` typechecks for TCP.
 	 */
+	listen(options: UnixListenOptions): Promise<Listener<UnixAddress>>;
+	listen(options?: TcpListenOptions): Promise<Listener<TcpAddress>>;
 	listen(options?: ListenOptions): Promise<Listener>;
 	/**
 	 * Opens a client connection to `address` with the same {@link Connection}
@@ -106,9 +113,9 @@ export interface ConnectOptions {
 	readonly highWaterMark?: number;
 }
 
-export interface Listener extends AsyncIterable<Connection>, AsyncDisposable {
-	/** The bound address, with the real port when port 0 was asked for. */
-	readonly address: Address;
+export interface Listener<A extends Address = Address> extends AsyncIterable<Connection>, AsyncDisposable {
+	/** The bound address, numeric, with the real port when port 0 was asked for. */
+	readonly address: A;
 	/** Connections accepted by this listener that have not closed yet. */
 	readonly connectionCount: number;
 	/** Connections closed at once because `maxConnections` was reached. */
@@ -128,28 +135,74 @@ export interface Listener extends AsyncIterable<Connection>, AsyncDisposable {
 	close(): Promise<void>;
 }
 
+/**
+ * The push path: what a handler does with each chunk as it arrives, with
+ * no promise per chunk. The methods get the connection, so one receiver
+ * object can serve every connection (as {@link echo} does).
+ */
+export interface Receiver {
+	/**
+	 * A chunk from the peer, in order. It MAY be kept or sent back as is:
+	 * no later chunk shares its memory. Writing from here with
+	 * {@link Connection.send} is what makes an echo or a transform.
+	 */
+	data(chunk: Uint8Array, connection: Connection): void;
+	/**
+	 * The peer half-closed and every chunk before the FIN was delivered.
+	 * Whatever it returns (typically `connection.end()`) settles the promise
+	 * of {@link Connection.receive}.
+	 */
+	end(connection: Connection): void | Promise<void>;
+}
+
 export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
 	/**
-	 * Our end's address and the peer's. Drivers MAY look them up on first
-	 * use, to keep idle connections small: read them while the connection is
-	 * open when they are needed after it closes (a closed socket has no peer
-	 * address to ask for; drivers then report `{ transport: "unix", path: "" }`).
+	 * Our end's address and the peer's, as the OS reported them when the
+	 * connection opened; they stay valid after it closes. `undefined` only
+	 * when the OS could no longer tell (a peer gone before the connection
+	 * was accepted). A unix socket's peer is usually unnamed: `path` is "".
 	 */
-	readonly local: Address;
-	readonly remote: Address;
+	readonly local: Address | undefined;
+	readonly remote: Address | undefined;
 	/**
-	 * Resolves to the next chunk the peer sent, in order, or to `null` once the
-	 * peer has half-closed (FIN) and every chunk before it was read.
+	 * The pull path. Resolves to the next chunk the peer sent, in order, or
+	 * to `null` once the peer has half-closed (FIN) and every chunk before it
+	 * was read.
 	 * - Chunks are `Uint8Array` and MUST NOT be shared with later chunks; their
 	 *   boundaries carry no meaning.
-	 * - Only one read MAY be pending: a second concurrent call MUST reject with
-	 *   a {@link MisuseError} (`concurrent-read`).
+	 * - Only one reader MAY be active: a second concurrent `read()`, or a
+	 *   `read()` while {@link receive} is active, MUST reject with a
+	 *   {@link MisuseError} (`concurrent-read`).
 	 * - After a reset or `close(error)` it MUST reject with a
 	 *   {@link ConnectionError}; after a clean `close()` it resolves to `null`.
-	 * - Reading drives read backpressure: while more than `highWaterMark`
-	 *   bytes wait unread, the driver MUST stop reading from the socket.
+	 * - Reading drives read backpressure: while `highWaterMark` bytes or more
+	 *   wait unread, the driver MUST stop reading from the socket.
 	 */
 	read(): Promise<Uint8Array | null>;
+	/**
+	 * The push path: hands every chunk to `receiver.data` as it arrives, then
+	 * calls `receiver.end` at the peer's FIN, with the same order, exactness
+	 * and half-close rules as {@link read}. Chunks already queued by earlier
+	 * reads come first. The returned promise settles once:
+	 * - with what `receiver.end` returned (awaited), after the FIN;
+	 * - rejected with the {@link ConnectionError} if the connection fails
+	 *   first, or with what a receiver method threw (delivery then stops);
+	 * - resolved, without calling `end`, if the connection is closed cleanly
+	 *   by `close()` first.
+	 *
+	 * Backpressure: `data` MUST NOT be called while the outbound queue is at
+	 * or above the high-water mark (after a `send()` that returned false, or a
+	 * `write()` that waits) nor while {@link pause} is in effect; the driver
+	 * then stops reading from the socket, as a pull loop blocked in `write()`
+	 * would. Delivery resumes when the queue drains below the mark and the
+	 * connection is not paused.
+	 *
+	 * It counts as the one active reader: calling it while a `read()` is
+	 * pending or another `receive()` is active MUST reject with a
+	 * {@link MisuseError} (`concurrent-read`). After it settles, `read()`
+	 * returns `null`.
+	 */
+	receive(receiver: Receiver): Promise<void>;
 	/**
 	 * Queues `bytes` for sending and settles when the driver can take more:
 	 * at once while the outbound queue is under `highWaterMark`, otherwise
@@ -162,10 +215,20 @@ export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
 	 */
 	write(bytes: Uint8Array): Promise<void>;
 	/**
+	 * {@link write} without a promise, for the push path: queues `bytes` and
+	 * returns whether the outbound queue is still under the high-water mark.
+	 * `false` asks the caller to send no more until the queue drains; the push
+	 * path waits by itself. Same ordering rules as `write()`.
+	 * - After `end()`, MUST throw a {@link MisuseError} (`write-after-end`).
+	 * - After the connection closed, the bytes are dropped and it returns
+	 *   `false`; the failure shows in {@link error} and {@link closed}.
+	 */
+	send(bytes: Uint8Array): boolean;
+	/**
 	 * Flushes everything queued, then half-closes (sends FIN). Reading MAY
-	 * continue. Resolves once the FIN is sent; repeated calls return the same
-	 * promise. Rejects with a {@link ConnectionError} if the connection is
-	 * lost before the queue is flushed.
+	 * continue. Resolves once the FIN is handed to the OS after every queued
+	 * byte; repeated calls return the same promise. Rejects with a
+	 * {@link ConnectionError} if the connection is lost before that.
 	 */
 	end(): Promise<void>;
 	/**
@@ -175,23 +238,36 @@ export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
 	 */
 	close(error?: Error): void;
 	/**
-	 * Stops taking new data from the peer: `read()` returns what is already
-	 * queued, then `null`. Anything the peer sends afterwards is discarded, so
-	 * its FIN is still seen. Used by graceful shutdown.
+	 * Holds the push path: no `data` is delivered, and the driver stops
+	 * reading from the socket, until {@link resume}. For a handler that keeps
+	 * bytes of its own (delays them, or sends them elsewhere) and must count
+	 * them against the high-water mark. Idempotent.
+	 */
+	pause(): void;
+	/** Ends a {@link pause}; delivery goes on where it stopped. Idempotent. */
+	resume(): void;
+	/**
+	 * Stops taking new data from the peer: reads and the push path get what
+	 * is already queued, then the end. Anything the peer sends afterwards is
+	 * discarded, so its FIN is still seen. Used by graceful shutdown.
 	 */
 	stopReading(): void;
 	/** Resolves exactly once, when both directions are closed. Never rejects. */
 	readonly closed: Promise<void>;
 	/** Why the connection failed, once it has: a reset, a timeout, an abort. */
 	readonly error: ConnectionError | undefined;
-	/** Bytes received but not yet returned by `read()`. */
+	/** Bytes received but not yet read or delivered. */
 	readonly inboundBytes: number;
-	/** Bytes accepted by `write()` but not yet handed to the OS. */
+	/** Bytes accepted by `write()` or `send()` but not yet handed to the OS. */
 	readonly outboundBytes: number;
-	/** Total bytes received from and sent to the peer. */
+	/** Total bytes received from the peer. */
 	readonly bytesRead: number;
+	/** Total bytes accepted by `write()` and `send()`; those handed to the OS are `bytesWritten - outboundBytes`. */
 	readonly bytesWritten: number;
 }
 
-/** Serves one connection. The promise settles when the handler is done with it. */
+/**
+ * Serves one connection. The promise settles when the handler is done with
+ * it; `serve()` then ends the connection if the handler did not.
+ */
 export type Handler = (connection: Connection) => Promise<void>;

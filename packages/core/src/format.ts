@@ -1,7 +1,8 @@
-import type { Address } from "./contract.ts";
+import type { Address, TcpAddress } from "./contract.ts";
 
-/** `tcp://127.0.0.1:1337`, `tcp://[::1]:1337`, `unix:///tmp/echo.sock`. */
-export function formatAddress(address: Address): string {
+/** `tcp://127.0.0.1:1337`, `tcp://[::1]:1337`, `unix:///tmp/echo.sock`; `(unknown peer)` when there is none. */
+export function formatAddress(address: Address | undefined): string {
+	if (address === undefined) return "(unknown peer)";
 	if (address.transport === "unix") return address.path ? `unix://${address.path}` : "unix:(unnamed peer)";
 	return `tcp://${hostPort(address.host, address.port)}`;
 }
@@ -17,7 +18,7 @@ const hosts = new Map<string, string>();
  * A TCP address whose host string is shared with every other address of the
  * same host, so that ten thousand connections from one peer hold one string.
  */
-export function tcpAddress(host: string, port: number, family: "IPv4" | "IPv6"): Address {
+export function tcpAddress(host: string, port: number, family: "IPv4" | "IPv6"): TcpAddress {
 	let shared = hosts.get(host);
 	if (shared === undefined) {
 		// A server facing many peers must not grow this cache without bound.

@@ -1,5 +1,3 @@
-export { BaseConnection } from "./base-connection.ts";
-export { BaseListener } from "./base-listener.ts";
 export {
 	type Address,
 	type Connection,
@@ -9,24 +7,25 @@ export {
 	type Handler,
 	type Listener,
 	type ListenOptions,
+	type Receiver,
 	type TcpAddress,
+	type TcpListenOptions,
 	type UnixAddress,
+	type UnixListenOptions,
 } from "./contract.ts";
 export { echo, echoByReads } from "./echo.ts";
 export {
 	ConnectionError,
 	type ConnectionErrorReason,
-	connectionErrorFrom,
-	errorCode,
 	ListenError,
 	type ListenErrorReason,
-	listenErrorFrom,
 	MisuseError,
 	type MisuseErrorReason,
 } from "./errors.ts";
-export { formatAddress, hostPort, tcpAddress } from "./format.ts";
-export { MemoryDriver, type MemoryDriverOptions, type MemoryFault } from "./memory.ts";
+export { formatAddress } from "./format.ts";
+export { MemoryDriver, type MemoryDriverOptions } from "./memory.ts";
 export {
+	type ConnectionOutcome,
 	type ConnectionSummary,
 	type ServeOptions,
 	type Server,
@@ -35,4 +34,3 @@ export {
 	type ShutdownResult,
 	serve,
 } from "./serve.ts";
-export { clearStaleUnixSocket } from "./unix.ts";

@@ -1,5 +1,3 @@
-import { BaseConnection } from "./base-connection.ts";
-import { BaseListener } from "./base-listener.ts";
 import {
 	type Address,
 	type Connection,
@@ -9,11 +7,17 @@ import {
 	type Listener,
 	type ListenOptions,
 	type TcpAddress,
+	type TcpListenOptions,
+	type UnixAddress,
+	type UnixListenOptions,
 } from "./contract.ts";
+import { BaseConnection } from "./driver/base-connection.ts";
+import { BaseListener } from "./driver/base-listener.ts";
 import { ConnectionError, ListenError } from "./errors.ts";
 
 /**
- * Faults the memory driver can inject, to prove that a test catches them.
+ * Faults the memory driver can inject, to prove that a test catches them
+ * (exported by `@echo-cli/core/testing`).
  * Each mimics a real driver bug: a partial write whose tail is dropped
  * (Bun's `write()`), bytes decoded as text, chunks reordered, and a queue
  * lost at FIN (Bun with `allowHalfOpen: false`).
@@ -49,7 +53,13 @@ export class MemoryDriver implements Driver {
 		this.options = options;
 	}
 
+	listen(options: UnixListenOptions): Promise<Listener<UnixAddress>>;
+	listen(options?: TcpListenOptions): Promise<Listener<TcpAddress>>;
+	listen(options?: ListenOptions): Promise<Listener>;
 	async listen(options: ListenOptions = {}): Promise<Listener> {
+		if (options.path !== undefined) {
+			throw new ListenError("bad-address", `cannot listen on ${options.path}: the memory driver has no unix sockets`);
+		}
 		const host = options.host ?? "127.0.0.1";
 		let port = options.port ?? 0;
 		if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -73,12 +83,12 @@ export class MemoryDriver implements Driver {
 		if (!listener) throw new ConnectionError("refused", "connection refused: nothing listens at that address");
 		const remote: TcpAddress = { ...listener.address, port: this.#nextPort++ };
 		const client = new MemoryConnection(
+			options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
 			remote,
 			listener.address,
-			options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
 			this.options,
 		);
-		const server = new MemoryConnection(listener.address, remote, listener.highWaterMark, this.options);
+		const server = new MemoryConnection(listener.highWaterMark, listener.address, remote, this.options);
 		client.peer = server;
 		server.peer = client;
 		listener.take(server);
@@ -86,7 +96,7 @@ export class MemoryDriver implements Driver {
 	}
 }
 
-class MemoryListener extends BaseListener {
+class MemoryListener extends BaseListener<TcpAddress> {
 	readonly highWaterMark: number;
 	readonly #release: () => void;
 
@@ -95,7 +105,6 @@ class MemoryListener extends BaseListener {
 		this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
 		this.#release = release;
 	}
-	declare readonly address: TcpAddress;
 
 	take(connection: MemoryConnection): void {
 		this.accepted(connection);
@@ -117,22 +126,22 @@ class MemoryConnection extends BaseConnection {
 	#reordered = false;
 
 	readonly options: MemoryDriverOptions;
-	readonly #localAddress: Address;
-	readonly #remoteAddress: Address;
+	readonly #local: Address;
+	readonly #remote: Address;
 
-	constructor(local: Address, remote: Address, highWaterMark: number, options: MemoryDriverOptions) {
+	constructor(highWaterMark: number, local: Address, remote: Address, options: MemoryDriverOptions) {
 		super(highWaterMark);
-		this.#localAddress = local;
-		this.#remoteAddress = remote;
+		this.#local = local;
+		this.#remote = remote;
 		this.options = options;
 	}
 
 	protected localAddress(): Address {
-		return this.#localAddress;
+		return this.#local;
 	}
 
 	protected remoteAddress(): Address {
-		return this.#remoteAddress;
+		return this.#remote;
 	}
 
 	get outboundBytes(): number {
@@ -156,8 +165,8 @@ class MemoryConnection extends BaseConnection {
 	}
 
 	protected abort(error?: Error): void {
+		// `#queued` keeps counting what was dropped: `outboundBytes` after a close.
 		this.#queue = [];
-		this.#queued = 0;
 		const peer = this.peer;
 		schedule(() => peer.terminated(error ? new ConnectionError("reset", "the peer reset the connection") : undefined));
 	}

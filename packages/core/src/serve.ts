@@ -1,21 +1,19 @@
-import { BaseConnection, whenClosed } from "./base-connection.ts";
 import type { Connection, Handler, Listener } from "./contract.ts";
-import { echo } from "./echo.ts";
-import { ConnectionError } from "./errors.ts";
+import { whenClosed } from "./driver/base-connection.ts";
+import { ConnectionError, type ConnectionErrorReason } from "./errors.ts";
 
 export interface ServeOptions {
 	/**
-	 * Milliseconds without traffic either way after which a connection is
-	 * half-closed: its reads end (so `echo` sends what it has and its FIN),
-	 * then, if the peer has not closed within the same time (at most 2 s),
-	 * it is aborted with a `timeout` error. Off by default.
-	 *
-	 * Built on one coarse JS sweep timer over each connection's byte counts, the
-	 * same for every driver: Bun's `socket.timeout()` is a one-shot deadline
-	 * with about 4 s granularity that fires under traffic, and Node's
-	 * `setTimeout` exists only on node:net. Proved by the "idle timeout"
-	 * cases of `apps/cli/test/options.test.ts` per driver and runtime.
+	 * Milliseconds in which nothing moves either way (no byte received, no
+	 * byte handed to the OS) after which a connection is half-closed: its
+	 * reads end (so `echo` sends what it has and its FIN), then, if the peer
+	 * has not closed within the same time (at most 2 s), it is aborted with
+	 * a `timeout` error. A connection whose echo is held back only because
+	 * the peer reads slowly is not idle. Off by default.
 	 */
+	// One coarse JS sweep over byte counts, the same for every driver: Bun's
+	// `socket.timeout()` is a one-shot deadline with about 4 s granularity
+	// that fires under traffic, and `setTimeout` on sockets exists only in node:net.
 	idleTimeout?: number;
 	/** Called for each accepted connection before its handler starts. */
 	onConnection?(connection: Connection): void;
@@ -25,11 +23,18 @@ export interface ServeOptions {
 	onClose?(connection: Connection, info: ConnectionSummary): void;
 }
 
+/**
+ * How a connection ended: `closed` when both sides finished cleanly, `idle`
+ * after an idle timeout, `shutdown` when it was still open at the end of a
+ * graceful shutdown and was aborted, `handler-error` when the handler threw,
+ * or the reason of the connection's error.
+ */
+export type ConnectionOutcome = "closed" | "idle" | "shutdown" | "handler-error" | ConnectionErrorReason;
+
 export interface ConnectionSummary {
 	/** Milliseconds from accept to close. */
 	readonly duration: number;
-	/** How it ended: `closed` when both sides finished cleanly, `idle` after an idle timeout, or the error reason. */
-	readonly outcome: string;
+	readonly outcome: ConnectionOutcome;
 	/** The handler's error, if it threw. */
 	readonly error: unknown;
 }
@@ -39,10 +44,10 @@ export interface ServerStats {
 	readonly accepted: number;
 	/** Connections open now. */
 	readonly active: number;
-	/** Bytes received from and sent to closed and open connections. */
+	/** Bytes received from, and handed to the OS for, closed and open connections. */
 	readonly bytesIn: number;
 	readonly bytesOut: number;
-	/** Connections that ended with an error: a handler error, a reset, an abort. */
+	/** Connections that ended with an error: a handler error, a reset, an abort; not idle ones, nor those cut by a shutdown. */
 	readonly errors: number;
 }
 
@@ -100,7 +105,8 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 				if (now >= deadline) connection.close(new ConnectionError("timeout", `idle for more than ${timeout} ms`));
 				continue;
 			}
-			const bytes = connection.bytesRead + connection.bytesWritten;
+			// Bytes the OS takes from our queue count: a slow reader is still a reader.
+			const bytes = connection.bytesRead + connection.bytesWritten - connection.outboundBytes;
 			if (bytes !== seen.bytes) {
 				seen.bytes = bytes;
 				seen.since = now;
@@ -120,6 +126,8 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 	/** Per connection, when it was accepted: only kept when someone asks for durations. */
 	const openedAt = new Map<Connection, number>();
 
+	/** Connections still open when a shutdown's timeout passed. */
+	const cutAtShutdown = new Set<Connection>();
 	/** Handler failures, by connection; rare, so a map rather than a field per connection. */
 	const failures = new Map<Connection, unknown>();
 
@@ -127,30 +135,30 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 	const closed = (connection: Connection) => {
 		connections.delete(connection);
 		closedIn += connection.bytesRead;
-		closedOut += connection.bytesWritten;
+		closedOut += sent(connection);
 		const error = connection.error;
 		const idle = idled.delete(connection);
+		const cut = cutAtShutdown.delete(connection);
 		const handlerFailed = failures.has(connection);
 		const failure = failures.get(connection);
 		failures.delete(connection);
 		activity.delete(connection);
 		const started = openedAt.get(connection);
 		openedAt.delete(connection);
-		if ((error && !idle) || handlerFailed) errors++;
+		if ((error && !idle && !cut) || handlerFailed) errors++;
 		options.onClose?.(connection, {
 			duration: started === undefined ? 0 : Math.round(performance.now() - started),
-			outcome: idle ? "idle" : error ? error.reason : handlerFailed ? "handler-error" : "closed",
+			outcome: idle ? "idle" : cut ? "shutdown" : error ? error.reason : handlerFailed ? "handler-error" : "closed",
 			error: failure,
 		});
 	};
 	const failed = (connection: Connection, error: unknown) => {
-		failures.set(connection, error);
-		// A failed connection is reported through `closed`; only the handler's own faults are its errors.
-		if (!(error instanceof ConnectionError) || !connection.error) options.onError?.(error, connection);
+		// A connection that failed under its handler is reported through `closed`; only the handler's own faults are errors here.
+		if (!(error instanceof ConnectionError && connection.error)) {
+			failures.set(connection, error);
+			options.onError?.(error, connection);
+		}
 		connection.close(error instanceof Error ? error : new Error(String(error)));
-	};
-	const echoed = (connection: Connection, error?: Error) => {
-		if (error && !(error instanceof ConnectionError)) failed(connection, error);
 	};
 
 	const run = (connection: Connection) => {
@@ -160,11 +168,6 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 		if (sweeper) activity.set(connection, { bytes: 0, since: performance.now() });
 		options.onConnection?.(connection);
 		whenClosed(connection, closed);
-		// The built-in echo on a driver's own connection needs no promise at all.
-		if (handler === echo && connection instanceof BaseConnection) {
-			connection.echoThen(echoed);
-			return;
-		}
 		let result: Promise<void>;
 		try {
 			result = handler(connection);
@@ -200,7 +203,7 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 				accepted,
 				active: connections.size,
 				bytesIn: closedIn + sum((c) => c.bytesRead),
-				bytesOut: closedOut + sum((c) => c.bytesWritten),
+				bytesOut: closedOut + sum(sent),
 				errors,
 			};
 		},
@@ -221,6 +224,7 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 				for (const connection of open) {
 					if (!connections.has(connection)) continue;
 					aborted++;
+					cutAtShutdown.add(connection);
 					connection.close(new ConnectionError("timeout", `still open ${timeout} ms after shutdown began`));
 				}
 				await Promise.all(open.map((c) => c.closed));
@@ -235,4 +239,9 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 			await Promise.all([...connections].map((c) => c.closed));
 		},
 	};
+}
+
+/** Bytes handed to the OS: accepted by `write()` and `send()`, less what is still (or was left) queued. */
+function sent(connection: Connection): number {
+	return connection.bytesWritten - connection.outboundBytes;
 }

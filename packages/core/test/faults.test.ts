@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { echo, MemoryDriver, type MemoryFault, serve } from "../src/index.ts";
+import { echo, MemoryDriver, serve } from "../src/index.ts";
+import type { MemoryFault } from "../src/testing/index.ts";
 import { random } from "../src/testing/index.ts";
 import { properties, sameAcrossServers } from "../src/testing/properties/index.ts";
 import { checkModel } from "./model.ts";

@@ -6,7 +6,7 @@ import { pattern, readAll, within } from "../src/testing/index.ts";
 describe("listener and serve options over MemoryDriver", () => {
 	test("maxConnections closes connections above the cap at once and counts them", async () => {
 		const driver = new MemoryDriver();
-		const refused: Address[] = [];
+		const refused: (Address | undefined)[] = [];
 		const listener = await driver.listen({ maxConnections: 2, onRefuse: (remote) => refused.push(remote) });
 		const server = serve(listener, echo);
 		const kept = [await driver.connect(listener.address), await driver.connect(listener.address)];

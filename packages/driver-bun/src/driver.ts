@@ -1,21 +1,28 @@
+import { lookup } from "node:dns/promises";
 import { unlink } from "node:fs/promises";
 import {
 	type Address,
-	BaseConnection,
-	BaseListener,
 	type Connection,
 	ConnectionError,
 	type ConnectOptions,
-	clearStaleUnixSocket,
-	connectionErrorFrom,
 	DEFAULT_HIGH_WATER_MARK,
 	type Driver,
-	hostPort,
 	type Listener,
 	type ListenOptions,
+	type TcpAddress,
+	type TcpListenOptions,
+	type UnixAddress,
+	type UnixListenOptions,
+} from "@echo-cli/core";
+import {
+	BaseConnection,
+	BaseListener,
+	clearStaleUnixSocket,
+	connectionErrorFrom,
+	hostPort,
 	listenErrorFrom,
 	tcpAddress,
-} from "@echo-cli/core";
+} from "@echo-cli/core/driver";
 import type { Socket, SocketHandler } from "bun";
 
 type BunSocket = Socket<BunConnection | undefined>;
@@ -34,13 +41,16 @@ type BunSocket = Socket<BunConnection | undefined>;
 export class BunDriver implements Driver {
 	readonly name = "bun";
 
+	listen(options: UnixListenOptions): Promise<Listener<UnixAddress>>;
+	listen(options?: TcpListenOptions): Promise<Listener<TcpAddress>>;
+	listen(options?: ListenOptions): Promise<Listener>;
 	async listen(options: ListenOptions = {}): Promise<Listener> {
 		const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
 		const host = options.host ?? "127.0.0.1";
 		const port = options.port ?? 0;
 		let listener: BunListener | undefined;
 		const handlers = socketHandlers((socket) => {
-			const connection = new BunConnection(socket, highWaterMark);
+			const connection = new BunConnection(socket, highWaterMark, listener?.address);
 			listener?.take(connection);
 			return connection;
 		});
@@ -52,14 +62,16 @@ export class BunDriver implements Driver {
 				server = Bun.listen<BunConnection | undefined>({ unix: options.path, socket: handlers, allowHalfOpen: true });
 				address = { transport: "unix", path: options.path };
 			} else {
+				// Bind the numeric address node:net would pick for the name, so that both drivers report the same one.
+				const bound = await lookup(host);
 				const tcp = Bun.listen<BunConnection | undefined>({
-					hostname: host,
+					hostname: bound.address,
 					port,
 					socket: handlers,
 					allowHalfOpen: true,
 				});
 				server = tcp;
-				address = tcpAddress(host, tcp.port, host.includes(":") ? "IPv6" : "IPv4");
+				address = tcpAddress(bound.address, tcp.port, bound.family === 6 ? "IPv6" : "IPv4");
 			}
 		} catch (error) {
 			throw listenErrorFrom(error, options.path ?? hostPort(host, port));
@@ -72,7 +84,7 @@ export class BunDriver implements Driver {
 		const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
 		let connection: BunConnection | undefined;
 		const handlers = socketHandlers((socket) => {
-			connection = new BunConnection(socket, highWaterMark);
+			connection = new BunConnection(socket, highWaterMark, address.transport === "unix" ? address : undefined);
 			return connection;
 		});
 		try {
@@ -138,8 +150,14 @@ class BunListener extends BaseListener {
 	}
 }
 
+/** The peer of a unix socket connection has no name of its own. */
+const UNNAMED: UnixAddress = { transport: "unix", path: "" };
+const WILDCARDS = new Set(["0.0.0.0", "::"]);
+
 class BunConnection extends BaseConnection {
 	readonly #socket: BunSocket;
+	readonly #local: Address | undefined;
+	readonly #remote: Address | undefined;
 	/** Bytes the kernel has not taken yet, in order; the head may be a partly sent view. */
 	#queue: Uint8Array[] | undefined;
 	#queued = 0;
@@ -147,21 +165,30 @@ class BunConnection extends BaseConnection {
 	#finSent = false;
 	#peerEnded = false;
 
-	constructor(socket: BunSocket, highWaterMark: number) {
+	/** `bound` is the listener's address for an accepted connection, the socket file's for a unix client. */
+	constructor(socket: BunSocket, highWaterMark: number, bound: Address | undefined) {
 		super(highWaterMark);
 		this.#socket = socket;
+		// Captured now, since a closed socket can no longer tell; the listener's own address is shared when it is exact.
+		if (bound?.transport === "unix") {
+			this.#local = bound;
+			this.#remote = UNNAMED;
+		} else {
+			this.#local = bound && !WILDCARDS.has(bound.host) ? bound : bunAddress(socket, "local");
+			this.#remote = bunAddress(socket, "remote");
+		}
 	}
 
 	get outboundBytes(): number {
 		return this.#queued;
 	}
 
-	protected localAddress(): Address {
-		return bunAddress(this.#socket, "local");
+	protected localAddress(): Address | undefined {
+		return this.#local;
 	}
 
-	protected remoteAddress(): Address {
-		return bunAddress(this.#socket, "remote");
+	protected remoteAddress(): Address | undefined {
+		return this.#remote;
 	}
 
 	onData(chunk: Uint8Array): void {
@@ -178,13 +205,11 @@ class BunConnection extends BaseConnection {
 	onEnd(): void {
 		this.#peerEnded = true;
 		this.receivedEnd();
-		// Both directions are done: nothing is left to read or send.
-		if (this.#finSent) this.#socket.end();
 	}
 
 	onClose(error?: Error): void {
+		// `#queued` keeps counting what was never sent: `outboundBytes` after a close.
 		this.#queue = undefined;
-		this.#queued = 0;
 		if (error === undefined && this.#ending && !this.#finSent) {
 			this.terminated(new ConnectionError("closed", "the connection closed before queued bytes were sent"));
 			return;
@@ -215,7 +240,6 @@ class BunConnection extends BaseConnection {
 
 	protected abort(error?: Error): void {
 		this.#queue = undefined;
-		this.#queued = 0;
 		if (error) this.#socket.terminate();
 		else this.#socket.end();
 	}
@@ -255,10 +279,10 @@ class BunConnection extends BaseConnection {
 	}
 }
 
-function bunAddress(socket: BunSocket, side: "local" | "remote"): Address {
+function bunAddress(socket: BunSocket, side: "local" | "remote"): Address | undefined {
 	const host = side === "local" ? socket.localAddress : socket.remoteAddress;
 	const port = side === "local" ? socket.localPort : socket.remotePort;
-	if (!host) return { transport: "unix", path: "" };
+	if (!host) return undefined;
 	return tcpAddress(
 		host,
 		port,

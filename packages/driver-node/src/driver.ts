@@ -1,20 +1,26 @@
 import net from "node:net";
 import {
 	type Address,
-	BaseConnection,
-	BaseListener,
 	type Connection,
 	type ConnectOptions,
-	clearStaleUnixSocket,
-	connectionErrorFrom,
 	DEFAULT_HIGH_WATER_MARK,
 	type Driver,
-	hostPort,
 	type Listener,
 	type ListenOptions,
+	type TcpAddress,
+	type TcpListenOptions,
+	type UnixAddress,
+	type UnixListenOptions,
+} from "@echo-cli/core";
+import {
+	BaseConnection,
+	BaseListener,
+	clearStaleUnixSocket,
+	connectionErrorFrom,
+	hostPort,
 	listenErrorFrom,
 	tcpAddress,
-} from "@echo-cli/core";
+} from "@echo-cli/core/driver";
 
 export interface NodeDriverOptions {
 	/** Disable Nagle's algorithm on every socket. Default true, as in Bun. */
@@ -41,6 +47,9 @@ export class NodeDriver implements Driver {
 		this.#noDelay = options.noDelay ?? true;
 	}
 
+	listen(options: UnixListenOptions): Promise<Listener<UnixAddress>>;
+	listen(options?: TcpListenOptions): Promise<Listener<TcpAddress>>;
+	listen(options?: ListenOptions): Promise<Listener>;
 	async listen(options: ListenOptions = {}): Promise<Listener> {
 		const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
 		const server = net.createServer({ allowHalfOpen: true, noDelay: this.#noDelay, highWaterMark });
@@ -78,7 +87,7 @@ export class NodeDriver implements Driver {
 			socket.once("error", failed);
 			socket.once("connect", () => {
 				socket.off("error", failed);
-				resolve(new NodeConnection(socket, highWaterMark));
+				resolve(new NodeConnection(socket, highWaterMark, address.transport === "unix" ? address : undefined));
 			});
 		});
 	}
@@ -90,7 +99,8 @@ class NodeListener extends BaseListener {
 	constructor(server: net.Server, options: ListenOptions, highWaterMark: number) {
 		super(serverAddress(server), options);
 		this.#server = server;
-		server.on("connection", (socket) => this.accepted(new NodeConnection(socket, highWaterMark)));
+		const unix = this.address.transport === "unix" ? this.address : undefined;
+		server.on("connection", (socket) => this.accepted(new NodeConnection(socket, highWaterMark, unix)));
 		// After listening, Node reports accept failures here; libuv keeps the server running.
 		server.on("error", () => {});
 	}
@@ -101,13 +111,22 @@ class NodeListener extends BaseListener {
 	}
 }
 
+/** The peer of a unix socket connection has no name of its own. */
+const UNNAMED: UnixAddress = { transport: "unix", path: "" };
+
 class NodeConnection extends BaseConnection {
 	readonly #socket: net.Socket;
+	readonly #local: Address | undefined;
+	readonly #remote: Address | undefined;
 	#failure: Error | undefined;
 
-	constructor(socket: net.Socket, highWaterMark: number) {
+	/** `unix` is the socket file's address for a unix socket connection. */
+	constructor(socket: net.Socket, highWaterMark: number, unix: UnixAddress | undefined) {
 		super(highWaterMark);
 		this.#socket = socket;
+		// Captured now: a closed socket can no longer tell.
+		this.#local = unix ?? socketAddress(socket, "local");
+		this.#remote = unix ? UNNAMED : socketAddress(socket, "remote");
 		socket.on("data", (chunk: Buffer) => this.received(chunk));
 		socket.on("end", () => this.receivedEnd());
 		socket.on("drain", () => this.drained());
@@ -121,12 +140,12 @@ class NodeConnection extends BaseConnection {
 		return this.#socket.writableLength;
 	}
 
-	protected localAddress(): Address {
-		return socketAddress(this.#socket, "local");
+	protected localAddress(): Address | undefined {
+		return this.#local;
 	}
 
-	protected remoteAddress(): Address {
-		return socketAddress(this.#socket, "remote");
+	protected remoteAddress(): Address | undefined {
+		return this.#remote;
 	}
 
 	protected transmit(bytes: Uint8Array): boolean {
@@ -160,10 +179,10 @@ function serverAddress(server: net.Server): Address {
 	return { transport: "tcp", host: address.address, port: address.port, family: family(address.family) };
 }
 
-function socketAddress(socket: net.Socket, side: "local" | "remote"): Address {
+function socketAddress(socket: net.Socket, side: "local" | "remote"): Address | undefined {
 	const host = side === "local" ? socket.localAddress : socket.remoteAddress;
 	const port = side === "local" ? socket.localPort : socket.remotePort;
-	if (host === undefined || port === undefined) return { transport: "unix", path: "" };
+	if (host === undefined || port === undefined) return undefined;
 	return tcpAddress(host, port, family(side === "local" ? socket.localFamily : socket.remoteFamily));
 }
 

@@ -2,6 +2,8 @@
  * The testing kit: the conformance suite every driver runs, and the byte
  * helpers it is built from, for users' own tests.
  */
+
+export type { MemoryFault } from "../memory.ts";
 export {
 	assertBytes,
 	concat,

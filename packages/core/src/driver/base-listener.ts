@@ -1,5 +1,5 @@
+import type { Address, Connection, Listener, ListenOptions } from "../contract.ts";
 import { whenClosed } from "./base-connection.ts";
-import type { Address, Connection, Listener, ListenOptions } from "./contract.ts";
 
 /**
  * The part of {@link Listener} that is the same in every driver: the queue
@@ -7,7 +7,7 @@ import type { Address, Connection, Listener, ListenOptions } from "./contract.ts
  * count and idempotent `close()`. A driver calls `accepted()` for each new
  * connection and implements `stop()` to stop its socket from accepting.
  */
-export abstract class BaseListener implements Listener {
+export abstract class BaseListener<A extends Address = Address> implements Listener<A> {
 	#backlog: Connection[] = [];
 	#waiters: ((connection: Connection | null) => void)[] = [];
 	#open = 0;
@@ -18,9 +18,9 @@ export abstract class BaseListener implements Listener {
 		this.#open--;
 	};
 	readonly #limits: Pick<ListenOptions, "maxConnections" | "onRefuse">;
-	readonly address: Address;
+	readonly address: A;
 
-	constructor(address: Address, limits: Pick<ListenOptions, "maxConnections" | "onRefuse"> = {}) {
+	constructor(address: A, limits: Pick<ListenOptions, "maxConnections" | "onRefuse"> = {}) {
 		this.address = address;
 		this.#limits = limits;
 	}

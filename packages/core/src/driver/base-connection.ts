@@ -1,13 +1,12 @@
-import type { Address, Connection } from "./contract.ts";
-import { ConnectionError, connectionErrorFrom, MisuseError } from "./errors.ts";
+import type { Address, Connection, Receiver } from "../contract.ts";
+import { ConnectionError, connectionErrorFrom, MisuseError } from "../errors.ts";
 
 interface Waiter<T> {
-	resolve(value: T): void;
-	reject(error: Error): void;
+	resolve(value: T | PromiseLike<T>): void;
+	reject(error: unknown): void;
 }
 
 export type CloseListener = (connection: Connection) => void;
-export type EchoDone = (connection: BaseConnection, error?: Error) => void;
 
 const settled: Promise<void> = Promise.resolve();
 /** The shared empty inbound queue; replaced by a real array on the first queued chunk. */
@@ -15,16 +14,16 @@ const EMPTY: (Uint8Array | undefined)[] = [];
 
 /**
  * The part of {@link Connection} that is the same in every driver: the
- * inbound queue with read backpressure, the single-reader rule, write
- * waiters, end/close ordering and the `closed` promise.
+ * inbound queue with read backpressure, the pull and push paths and their
+ * single-reader rule, write waiters, end/close ordering and the `closed`
+ * promise.
  *
  * A driver extends it and implements the abstract members over its socket
  * (`transmit`, `finish`, `abort`, `pauseSource`, `resumeSource`,
- * `outboundBytes`, and the two address look-ups). It reports
- * socket events back by calling the protected `received*`, `drained`,
- * `finished` and `terminated` methods, each of which is safe to call at any
- * time, more than once, and from inside another hook (Bun runs `close`
- * handlers synchronously inside `end()`).
+ * `outboundBytes`, the two addresses). It reports socket events back by calling the protected
+ * `received*`, `drained`, `finished` and `terminated` methods, each of which
+ * is safe to call at any time, more than once, and from inside another hook
+ * (Bun runs `close` handlers synchronously inside `end()`).
  */
 export abstract class BaseConnection implements Connection {
 	bytesRead = 0;
@@ -36,8 +35,15 @@ export abstract class BaseConnection implements Connection {
 	#inbound = 0;
 	#peerEnded = false;
 	#discarding = false;
+	/** The socket is paused. */
 	#paused = false;
+	/** `pause()` is in effect. */
+	#held = false;
+	/** A send or write found the outbound queue at its mark; cleared by `drained()`. */
+	#full = false;
 	#reader: Waiter<Uint8Array | null> | undefined;
+	#receiver: Receiver | undefined;
+	#receiving: Waiter<void> | undefined;
 	#writers: Waiter<void>[] | undefined;
 	#ending: Promise<void> | undefined;
 	#endWaiter: Waiter<void> | undefined;
@@ -46,12 +52,6 @@ export abstract class BaseConnection implements Connection {
 	#error: ConnectionError | undefined;
 	#closeListeners: CloseListener | CloseListener[] | undefined;
 	#closed: Promise<void> | undefined;
-	#local: Address | undefined;
-	#remote: Address | undefined;
-	/** Set while the in-place echo runs. */
-	#echo: EchoDone | undefined;
-	/** The in-place echo waits for the outbound queue to fall below its mark. */
-	#echoWaiting = false;
 
 	protected readonly highWaterMark: number;
 
@@ -59,19 +59,21 @@ export abstract class BaseConnection implements Connection {
 		this.highWaterMark = highWaterMark;
 	}
 
-	/** The socket's own address; asked once, on first use. */
-	protected abstract localAddress(): Address;
-	/** The peer's address; asked once, on first use, which should be while the socket is open. */
-	protected abstract remoteAddress(): Address;
+	/**
+	 * Our end's address, as captured when the connection opened: it must
+	 * stay valid after the socket is gone. Keep it cheap (a shared host
+	 * string and a port), since servers hold many idle connections.
+	 */
+	protected abstract localAddress(): Address | undefined;
+	/** The peer's address, captured like {@link localAddress}. */
+	protected abstract remoteAddress(): Address | undefined;
 
-	get local(): Address {
-		this.#local ??= this.localAddress();
-		return this.#local;
+	get local(): Address | undefined {
+		return this.localAddress();
 	}
 
-	get remote(): Address {
-		this.#remote ??= this.remoteAddress();
-		return this.#remote;
+	get remote(): Address | undefined {
+		return this.remoteAddress();
 	}
 
 	get closed(): Promise<void> {
@@ -123,11 +125,7 @@ export abstract class BaseConnection implements Connection {
 	}
 
 	read(): Promise<Uint8Array | null> {
-		if (this.#reader || this.#echo) {
-			return Promise.reject(
-				new MisuseError("concurrent-read", "read() called while another read() is pending; await each read first"),
-			);
-		}
+		if (this.#reader || this.#receiver) return Promise.reject(concurrentRead());
 		if (this.#head < this.#chunks.length) return Promise.resolve(this.#shift());
 		if (this.#peerEnded) return Promise.resolve(null);
 		if (this.#terminated) return this.#error ? Promise.reject(this.#error) : Promise.resolve(null);
@@ -136,14 +134,32 @@ export abstract class BaseConnection implements Connection {
 		});
 	}
 
-	write(bytes: Uint8Array): Promise<void> {
-		if (this.#ending) {
-			return Promise.reject(new MisuseError("write-after-end", "write() called after end(); nothing more can be sent"));
+	receive(receiver: Receiver): Promise<void> {
+		if (this.#reader || this.#receiver) return Promise.reject(concurrentRead());
+		return new Promise((resolve, reject) => {
+			this.#receiver = receiver;
+			this.#receiving = { resolve, reject };
+			this.#deliver();
+		});
+	}
+
+	send(bytes: Uint8Array): boolean {
+		if (this.#ending) throw writeAfterEnd();
+		if (this.#terminated) return false;
+		if (bytes.byteLength > 0) {
+			this.bytesWritten += bytes.byteLength;
+			if (!this.transmit(bytes) && !this.#full) {
+				this.#full = true;
+				if (this.#receiver) this.#updateFlow();
+			}
 		}
+		return !this.#full;
+	}
+
+	write(bytes: Uint8Array): Promise<void> {
+		if (this.#ending) return Promise.reject(writeAfterEnd());
 		if (this.#terminated) return Promise.reject(this.#error ?? closedError());
-		if (bytes.byteLength === 0) return settled;
-		this.bytesWritten += bytes.byteLength;
-		if (this.transmit(bytes)) return settled;
+		if (this.send(bytes)) return settled;
 		return new Promise((resolve, reject) => {
 			this.#writers ??= [];
 			this.#writers.push({ resolve, reject });
@@ -177,34 +193,17 @@ export abstract class BaseConnection implements Connection {
 		this.abort(failure);
 	}
 
-	/**
-	 * The echo handler, fused into the connection: each chunk goes back to the
-	 * peer as it arrives, with no promise per chunk, exactly as
-	 * `for (;;) { chunk = await read(); if (!chunk) break; await write(chunk) }`
-	 * then `end()` would send it. While the outbound queue is at its mark,
-	 * reading pauses, as it does while such a loop waits on `write()`.
-	 * Resolves once the FIN is sent; rejects with the connection's error. It
-	 * counts as the one pending read.
-	 */
-	echoInPlace(): Promise<void> {
-		return new Promise((resolve, reject) => {
-			this.echoThen((_, error) => (error ? reject(error) : resolve()));
-		});
+	pause(): void {
+		if (this.#held) return;
+		this.#held = true;
+		this.#updateFlow();
 	}
 
-	/**
-	 * {@link echoInPlace} reporting to a callback instead of a promise, so
-	 * that a server holding many connections pays nothing per connection for
-	 * it: `done(connection)` once the FIN is sent, `done(connection, error)`
-	 * when the connection fails first.
-	 */
-	echoThen(done: EchoDone): void {
-		if (this.#reader || this.#echo) {
-			done(this, new MisuseError("concurrent-read", "an echo was started while a read is pending"));
-			return;
-		}
-		this.#echo = done;
-		this.#pumpEcho();
+	resume(): void {
+		if (!this.#held) return;
+		this.#held = false;
+		this.#deliver();
+		this.#updateFlow();
 	}
 
 	stopReading(): void {
@@ -229,8 +228,9 @@ export abstract class BaseConnection implements Connection {
 	protected received(chunk: Uint8Array): void {
 		if (this.#discarding || this.#terminated || chunk.byteLength === 0) return;
 		this.bytesRead += chunk.byteLength;
-		if (this.#echo && !this.#echoWaiting && this.#head === this.#chunks.length) {
-			this.#echoChunk(chunk);
+		const receiver = this.#receiver;
+		if (receiver !== undefined && !this.#full && !this.#held && this.#head === this.#chunks.length) {
+			this.#hand(receiver, chunk);
 			return;
 		}
 		const reader = this.#reader;
@@ -242,7 +242,7 @@ export abstract class BaseConnection implements Connection {
 		if (this.#chunks === EMPTY) this.#chunks = [];
 		this.#chunks.push(chunk);
 		this.#inbound += chunk.byteLength;
-		if (!this.#paused && this.#inbound >= this.highWaterMark) this.#updateFlow();
+		if (!this.#paused && (this.#inbound >= this.highWaterMark || receiver !== undefined)) this.#updateFlow();
 	}
 
 	/** The peer half-closed (FIN). */
@@ -254,20 +254,20 @@ export abstract class BaseConnection implements Connection {
 			this.#reader = undefined;
 			reader.resolve(null);
 		}
-		if (this.#echo) this.#pumpEcho();
+		this.#deliver();
 	}
 
 	/** The outbound queue fell below the high-water mark. Spurious calls are harmless. */
 	protected drained(): void {
 		if (this.outboundBytes >= this.highWaterMark) return;
+		this.#full = false;
 		const writers = this.#writers;
 		if (writers) {
 			this.#writers = undefined;
 			for (const writer of writers) writer.resolve();
 		}
-		if (this.#echoWaiting) {
-			this.#echoWaiting = false;
-			this.#pumpEcho();
+		if (this.#receiver) {
+			this.#deliver();
 			this.#updateFlow();
 		}
 	}
@@ -277,6 +277,7 @@ export abstract class BaseConnection implements Connection {
 		if (this.#finished) return;
 		this.#finished = true;
 		// Everything written before end() is out; runtimes need not emit a drain for it.
+		this.#full = false;
 		const writers = this.#writers;
 		this.#writers = undefined;
 		for (const writer of writers ?? []) writer.resolve();
@@ -302,37 +303,56 @@ export abstract class BaseConnection implements Connection {
 		for (const writer of writers ?? []) writer.reject(failure);
 		if (!this.#finished) this.#endWaiter?.reject(failure);
 		this.#endWaiter = undefined;
-		if (this.#echo) this.#pumpEcho();
+		if (this.#receiver) this.#settleReceive(this.#error);
 		const listeners = this.#closeListeners;
 		this.#closeListeners = undefined;
 		if (typeof listeners === "function") listeners(this);
 		else for (const listener of listeners ?? []) listener(this);
 	}
 
-	/** Sends queued chunks back while the outbound queue takes them; ends once the peer has. */
-	#pumpEcho(): void {
-		const done = this.#echo as EchoDone;
-		if (this.#terminated) {
-			this.#echo = undefined;
-			done(this, this.#error);
-			return;
+	/** Hands queued chunks to the receiver while nothing holds it back; then the end, once the peer's FIN is next. */
+	#deliver(): void {
+		const receiver = this.#receiver;
+		if (receiver === undefined) return;
+		while (!this.#full && !this.#held && this.#head < this.#chunks.length) {
+			if (!this.#hand(receiver, this.#shift())) return;
+			if (this.#receiver !== receiver) return;
 		}
-		while (!this.#echoWaiting && this.#head < this.#chunks.length) this.#echoChunk(this.#shift());
-		if (!this.#echoWaiting && this.#peerEnded && this.#head === this.#chunks.length) {
-			this.#echo = undefined;
-			this.end().then(
-				() => done(this),
-				(error: Error) => done(this, error),
-			);
+		if (this.#peerEnded && this.#head === this.#chunks.length && !this.#full && !this.#held) {
+			// Done before `end` runs: it may close the connection synchronously (Bun), which must not settle twice.
+			const waiter = this.#finishReceive();
+			try {
+				waiter.resolve(receiver.end(this));
+			} catch (error) {
+				waiter.reject(error);
+			}
 		}
 	}
 
-	#echoChunk(chunk: Uint8Array): void {
-		this.bytesWritten += chunk.byteLength;
-		if (!this.transmit(chunk)) {
-			this.#echoWaiting = true;
-			this.#updateFlow();
+	/** Calls `receiver.data`; false when it threw, which ends the push path. */
+	#hand(receiver: Receiver, chunk: Uint8Array): boolean {
+		try {
+			receiver.data(chunk, this);
+			return true;
+		} catch (error) {
+			this.#settleReceive(error);
+			return false;
 		}
+	}
+
+	/** Ends the push path: rejects its promise with `error`, or resolves it. */
+	#settleReceive(error: unknown): void {
+		const waiter = this.#finishReceive();
+		if (error === undefined) waiter.resolve();
+		else waiter.reject(error);
+	}
+
+	#finishReceive(): Waiter<void> {
+		const waiter = this.#receiving as Waiter<void>;
+		this.#receiver = undefined;
+		this.#receiving = undefined;
+		this.#updateFlow();
+		return waiter;
 	}
 
 	#shift(): Uint8Array {
@@ -348,15 +368,17 @@ export abstract class BaseConnection implements Connection {
 	}
 
 	/**
-	 * Pauses the socket while the inbound queue is at its mark or the in-place
-	 * echo waits for a drain, unless we only discard. A full outbound queue
-	 * alone does not pause reading: a full-duplex client that writes and
-	 * reads at once would then deadlock with an echo server. Writers are held
-	 * back by `write()` instead.
+	 * Pauses the socket while the inbound queue is at its mark, while the
+	 * push path is held back (outbound queue at its mark, or `pause()`), and
+	 * while `pause()` holds a pull reader, unless we only discard. A full
+	 * outbound queue alone does not pause a pull reader: a full-duplex client
+	 * that writes and reads at once would then deadlock with an echo server.
+	 * Writers are held back by `write()` instead.
 	 */
 	#updateFlow(): void {
 		if (this.#terminated) return;
-		const full = !this.#discarding && (this.#inbound >= this.highWaterMark || this.#echoWaiting);
+		const blocked = this.#held || (this.#receiver !== undefined && this.#full);
+		const full = !this.#discarding && (this.#inbound >= this.highWaterMark || blocked);
 		if (full && !this.#paused) {
 			this.#paused = true;
 			this.pauseSource();
@@ -369,6 +391,17 @@ export abstract class BaseConnection implements Connection {
 
 function closedError(): ConnectionError {
 	return new ConnectionError("closed", "the connection is closed");
+}
+
+function concurrentRead(): MisuseError {
+	return new MisuseError(
+		"concurrent-read",
+		"read() or receive() called while another read() is pending or receive() is active; one reader at a time",
+	);
+}
+
+function writeAfterEnd(): MisuseError {
+	return new MisuseError("write-after-end", "write() or send() called after end(); nothing more can be sent");
 }
 
 function toIteratorResult(chunk: Uint8Array | null): IteratorResult<Uint8Array> {

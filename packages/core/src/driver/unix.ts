@@ -1,15 +1,33 @@
 import { lstat, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { Driver } from "./contract.ts";
-import { ConnectionError, ListenError, listenErrorFrom } from "./errors.ts";
+import type { Driver } from "../contract.ts";
+import { ConnectionError, ListenError, listenErrorFrom } from "../errors.ts";
 
 /**
- * Makes `path` free for a unix socket listener. A socket file that nobody
+ * The longest unix socket path the platform takes, in bytes: `sun_path`
+ * less its terminating NUL (108 on Linux, 104 on macOS and the BSDs).
+ * Longer paths are truncated by some runtimes and refused by others.
+ */
+export function maxUnixPathBytes(platform: string = process.platform): number {
+	return platform === "linux" ? 107 : 103;
+}
+
+/**
+ * Makes `path` free for a unix socket listener. A path longer than
+ * {@link maxUnixPathBytes} is refused first. A socket file that nobody
  * answers on is what a crashed server leaves behind, so it is removed; a
  * socket someone answers on, or any other kind of file, is left alone and
  * reported as in use. Both drivers call it before listening.
  */
 export async function clearStaleUnixSocket(path: string, driver: Driver): Promise<void> {
+	const length = Buffer.byteLength(path);
+	const limit = maxUnixPathBytes();
+	if (length > limit) {
+		throw new ListenError(
+			"bad-address",
+			`cannot listen on ${path}: the path is ${length} bytes and unix socket paths take at most ${limit} here; choose a shorter path`,
+		);
+	}
 	const directory = dirname(path);
 	const where = await stat(directory).catch(() => undefined);
 	if (!where?.isDirectory()) {

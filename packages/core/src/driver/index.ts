@@ -1,0 +1,11 @@
+/**
+ * For driver authors: the base classes that hold everything drivers share,
+ * the mappers from runtime errors to typed errors, and address helpers.
+ * Applications need only `@echo-cli/core`.
+ */
+
+export { connectionErrorFrom, errorCode, listenErrorFrom } from "../errors.ts";
+export { hostPort, tcpAddress } from "../format.ts";
+export { BaseConnection, type CloseListener } from "./base-connection.ts";
+export { BaseListener } from "./base-listener.ts";
+export { clearStaleUnixSocket, maxUnixPathBytes } from "./unix.ts";
