@@ -65,6 +65,21 @@ const SERVERS = (
 			command: [BUN, here("servers/driver.mjs"), "bun"],
 			baseline: "raw Bun.listen",
 		},
+		// A user's own handler on the push path, and the pull loop, on each driver's own runtime.
+		...(["user push handler", "pull loop"] as const).flatMap((handler) => [
+			{
+				name: `node driver, ${handler}`,
+				runtime: "Node" as const,
+				command: ["node", here("servers/driver.mjs"), "node", handler === "pull loop" ? "pull" : "user"],
+				baseline: "raw node:net pipe",
+			},
+			{
+				name: `bun driver, ${handler}`,
+				runtime: "Bun" as const,
+				command: [BUN, here("servers/driver.mjs"), "bun", handler === "pull loop" ? "pull" : "user"],
+				baseline: "raw Bun.listen",
+			},
+		]),
 	] satisfies ServerSpec[]
 ).filter(
 	(s) => !values.only || values.only.split(",").some((o) => `${s.name} on ${s.runtime}`.includes(o)),

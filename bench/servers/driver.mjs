@@ -1,13 +1,32 @@
-// An echo-cli driver serving echo through serve(): `driver.mjs node` or `driver.mjs bun`.
+// An echo-cli driver serving through serve(): `driver.mjs node|bun [echo|user|pull]`.
+//   echo  the built-in echo handler
+//   user  a byte-for-byte echo as a user writes it on the push path (receive + send)
+//   pull  the same echo on the pull path: for await ... write ... end
 import { echo, serve } from "@echo-cli/core";
 
+const handlers = {
+	echo,
+	user: (connection) =>
+		connection.receive({
+			data: (chunk) => {
+				connection.send(chunk);
+			},
+			end: () => connection.end(),
+		}),
+	pull: async (connection) => {
+		for await (const chunk of connection) await connection.write(chunk);
+		await connection.end();
+	},
+};
+const handler = handlers[process.argv[3] ?? "echo"];
+if (!handler) throw new Error(`unknown handler ${process.argv[3]}`);
 const driver =
 	process.argv[2] === "bun"
 		? new (await import("@echo-cli/driver-bun")).BunDriver()
 		: new (await import("@echo-cli/driver-node")).NodeDriver();
 const highWaterMark = process.env.ECHO_HWM ? Number(process.env.ECHO_HWM) : undefined;
 const listener = await driver.listen({ host: "127.0.0.1", port: 0, highWaterMark });
-serve(listener, echo);
+serve(listener, handler);
 console.log(listener.address.port);
 // A clean exit on a signal, so that --cpu-prof can write its profile.
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(0));

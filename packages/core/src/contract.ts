@@ -6,7 +6,7 @@
  * half-closes, and writing waits until the driver can take more. A handler
  * reads in one of two styles with the same rules: the pull path (`read()`,
  * `write()`, `for await`), or the push path (`receive()` with a
- * {@link Receiver}, `send()`), which costs no promise per chunk. Drivers for
+ * {@link Receiver}, `send()`), which allocates nothing per chunk. Drivers for
  * `node:net`, `Bun.listen` and an in-memory pipe all keep the rules below;
  * `@echo-cli/core/testing` checks them.
  *
@@ -137,8 +137,9 @@ export interface Listener<A extends Address = Address> extends AsyncIterable<Con
 
 /**
  * The push path: what a handler does with each chunk as it arrives, with
- * no promise per chunk. The methods get the connection, so one receiver
- * object can serve every connection (as {@link echo} does).
+ * nothing allocated per chunk. The methods get the connection, so one
+ * receiver object can serve every connection: `serve()` takes a receiver as
+ * its handler and then allocates nothing per connection either.
  */
 export interface Receiver {
 	/**
@@ -148,11 +149,17 @@ export interface Receiver {
 	 */
 	data(chunk: Uint8Array, connection: Connection): void;
 	/**
-	 * The peer half-closed and every chunk before the FIN was delivered.
-	 * Whatever it returns (typically `connection.end()`) settles the promise
-	 * of {@link Connection.receive}.
+	 * No more data: the peer half-closed and every chunk before its FIN was
+	 * delivered, or the connection was closed cleanly by `close()`. An echo
+	 * answers with `connection.end()`.
 	 */
-	end(connection: Connection): void | Promise<void>;
+	end(connection: Connection): void;
+	/**
+	 * The connection failed before `end` (a reset, `close(error)`), or a
+	 * method of this receiver threw; `error` is the {@link ConnectionError}
+	 * or what was thrown. Nothing is delivered after it.
+	 */
+	error?(error: unknown, connection: Connection): void;
 }
 
 export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
@@ -181,28 +188,24 @@ export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
 	read(): Promise<Uint8Array | null>;
 	/**
 	 * The push path: hands every chunk to `receiver.data` as it arrives, then
-	 * calls `receiver.end` at the peer's FIN, with the same order, exactness
-	 * and half-close rules as {@link read}. Chunks already queued by earlier
-	 * reads come first. The returned promise settles once:
-	 * - with what `receiver.end` returned (awaited), after the FIN;
-	 * - rejected with the {@link ConnectionError} if the connection fails
-	 *   first, or with what a receiver method threw (delivery then stops);
-	 * - resolved, without calling `end`, if the connection is closed cleanly
-	 *   by `close()` first.
-	 *
-	 * Backpressure: `data` MUST NOT be called while the outbound queue is at
-	 * or above the high-water mark (after a `send()` that returned false, or a
-	 * `write()` that waits) nor while {@link pause} is in effect; the driver
-	 * then stops reading from the socket, as a pull loop blocked in `write()`
-	 * would. Delivery resumes when the queue drains below the mark and the
-	 * connection is not paused.
-	 *
-	 * It counts as the one active reader: calling it while a `read()` is
-	 * pending or another `receive()` is active MUST reject with a
-	 * {@link MisuseError} (`concurrent-read`). After it settles, `read()`
-	 * returns `null`.
+	 * calls `receiver.end` once, with the same order, exactness and
+	 * half-close rules as {@link read}; or `receiver.error` once, if the
+	 * connection fails first. Chunks already queued by earlier reads come
+	 * first. Nothing is called after `end` or `error`.
+	 * - A receiver method that throws stops delivery: `error` gets what was
+	 *   thrown, then the connection is closed with it (the peer sees a reset).
+	 * - Backpressure: `data` MUST NOT be called while the outbound queue is at
+	 *   or above the high-water mark (after a `send()` that returned false, or
+	 *   a `write()` that waits) nor while {@link pause} is in effect; the
+	 *   driver then stops reading from the socket, as a pull loop blocked in
+	 *   `write()` would. Delivery resumes once the queue drains below the
+	 *   mark and the connection is not paused.
+	 * - It makes the receiver the one active reader: calling it while a
+	 *   `read()` is pending or another receiver is active MUST throw a
+	 *   {@link MisuseError} (`concurrent-read`). After `end`, `read()`
+	 *   returns `null`.
 	 */
-	receive(receiver: Receiver): Promise<void>;
+	receive(receiver: Receiver): void;
 	/**
 	 * Queues `bytes` for sending and settles when the driver can take more:
 	 * at once while the outbound queue is under `highWaterMark`, otherwise
@@ -254,6 +257,12 @@ export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
 	stopReading(): void;
 	/** Resolves exactly once, when both directions are closed. Never rejects. */
 	readonly closed: Promise<void>;
+	/**
+	 * Calls `listener` with this connection once both directions are closed,
+	 * or at once if they are: {@link closed} without a promise, for servers
+	 * that hold many connections.
+	 */
+	whenClosed(listener: (connection: Connection) => void): void;
 	/** Why the connection failed, once it has: a reset, a timeout, an abort. */
 	readonly error: ConnectionError | undefined;
 	/** Bytes received but not yet read or delivered. */
@@ -267,7 +276,8 @@ export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
 }
 
 /**
- * Serves one connection. The promise settles when the handler is done with
- * it; `serve()` then ends the connection if the handler did not.
+ * Serves one connection, on either path. The promise settles when the
+ * handler is done with it; `serve()` then ends the connection if the handler
+ * did not. (`serve()` also takes a {@link Receiver} instead.)
  */
 export type Handler = (connection: Connection) => Promise<void>;

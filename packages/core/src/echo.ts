@@ -1,24 +1,36 @@
-import type { Handler, Receiver } from "./contract.ts";
+import type { Connection, Handler, Receiver } from "./contract.ts";
 
-/** One receiver for every connection: each chunk goes straight back, the peer's FIN is answered with ours. */
 const echoing: Receiver = {
 	data(chunk, connection) {
 		connection.send(chunk);
 	},
 	end(connection) {
-		return connection.end();
+		connection.end();
 	},
 };
 
 /**
  * The echo handler: every chunk goes back as it arrives, then our FIN after
- * the peer's. Built on the push path (`receive()` and `send()`), so it costs
- * no promise per chunk; while the peer does not read, the outbound queue
- * reaches its mark and reading pauses, so memory stays bounded. Resolves
- * once our FIN is sent; rejects with the connection's error (a reset, an
- * abort) if it fails first.
+ * the peer's. It is a {@link Receiver} on the push path (`receive()` and
+ * `send()`): `serve(listener, echo)` allocates nothing per connection or
+ * chunk, and while the peer does not read, the outbound queue reaches its
+ * mark and reading pauses, so memory stays bounded.
+ *
+ * Called as a function, `await echo(connection)` serves one connection and
+ * settles once our FIN is sent, or rejects with the connection's error (a
+ * reset, an abort) if it fails first.
  */
-export const echo: Handler = (connection) => connection.receive(echoing);
+export const echo: Handler & Receiver = Object.assign(
+	(connection: Connection) =>
+		new Promise<void>((resolve, reject) => {
+			connection.receive({
+				data: echoing.data,
+				end: (c) => c.end().then(resolve, reject),
+				error: reject,
+			});
+		}),
+	echoing,
+);
 
 /**
  * The same echo on the pull path, as the classic non-blocking server writes

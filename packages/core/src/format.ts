@@ -15,10 +15,10 @@ export function hostPort(host: string, port: number): string {
 const hosts = new Map<string, string>();
 
 /**
- * A TCP address whose host string is shared with every other address of the
- * same host, so that ten thousand connections from one peer hold one string.
+ * `host`, or an equal string seen before: ten thousand connections from one
+ * peer then hold one string.
  */
-export function tcpAddress(host: string, port: number, family: "IPv4" | "IPv6"): TcpAddress {
+export function sharedHost(host: string): string {
 	let shared = hosts.get(host);
 	if (shared === undefined) {
 		// A server facing many peers must not grow this cache without bound.
@@ -26,5 +26,10 @@ export function tcpAddress(host: string, port: number, family: "IPv4" | "IPv6"):
 		hosts.set(host, host);
 		shared = host;
 	}
-	return { transport: "tcp", host: shared, port, family };
+	return shared;
+}
+
+/** A TCP address whose host string is shared with every other address of the same host. */
+export function tcpAddress(host: string, port: number, family: "IPv4" | "IPv6"): TcpAddress {
+	return { transport: "tcp", host: sharedHost(host), port, family };
 }

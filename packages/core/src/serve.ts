@@ -1,5 +1,4 @@
-import type { Connection, Handler, Listener } from "./contract.ts";
-import { whenClosed } from "./driver/base-connection.ts";
+import type { Connection, Handler, Listener, Receiver } from "./contract.ts";
 import { ConnectionError, type ConnectionErrorReason } from "./errors.ts";
 
 export interface ServeOptions {
@@ -79,11 +78,13 @@ export interface Server {
 }
 
 /**
- * The accept loop: one task per connection, each running `handler`. A
- * handler that throws ends its own connection only and is reported through
- * `onError`.
+ * The accept loop: each connection goes to `handler`. A {@link Receiver}
+ * (such as `echo`) is handed every connection with `receive()`, on the push
+ * path, with nothing allocated per connection; a function runs once per
+ * connection. A handler that throws ends its own connection only and is
+ * reported through `onError`.
  */
-export function serve(listener: Listener, handler: Handler, options: ServeOptions = {}): Server {
+export function serve(listener: Listener, handler: Handler | Receiver, options: ServeOptions = {}): Server {
 	const connections = new Set<Connection>();
 	let accepted = 0;
 	let errors = 0;
@@ -161,16 +162,32 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 		connection.close(error instanceof Error ? error : new Error(String(error)));
 	};
 
+	// One receiver for the whole server, so that a receiver's faults are reported as a function's are.
+	const receiver: Receiver | undefined = isReceiver(handler)
+		? {
+				data: (chunk, connection) => handler.data(chunk, connection),
+				end: (connection) => handler.end(connection),
+				error(error, connection) {
+					handler.error?.(error, connection);
+					failed(connection, error);
+				},
+			}
+		: undefined;
+
 	const run = (connection: Connection) => {
 		accepted++;
 		connections.add(connection);
 		if (options.onClose) openedAt.set(connection, performance.now());
 		if (sweeper) activity.set(connection, { bytes: 0, since: performance.now() });
 		options.onConnection?.(connection);
-		whenClosed(connection, closed);
+		connection.whenClosed(closed);
+		if (receiver) {
+			connection.receive(receiver);
+			return;
+		}
 		let result: Promise<void>;
 		try {
-			result = handler(connection);
+			result = (handler as Handler)(connection);
 		} catch (error) {
 			result = Promise.reject(error);
 		}
@@ -244,4 +261,11 @@ export function serve(listener: Listener, handler: Handler, options: ServeOption
 /** Bytes handed to the OS: accepted by `write()` and `send()`, less what is still (or was left) queued. */
 function sent(connection: Connection): number {
 	return connection.bytesWritten - connection.outboundBytes;
+}
+
+function isReceiver(handler: Handler | Receiver): handler is Receiver {
+	return (
+		typeof (handler as Partial<Receiver>).data === "function" &&
+		typeof (handler as Partial<Receiver>).end === "function"
+	);
 }

@@ -21,6 +21,7 @@ import {
 	connectionErrorFrom,
 	hostPort,
 	listenErrorFrom,
+	sharedHost,
 	tcpAddress,
 } from "@echo-cli/core/driver";
 import type { Socket, SocketHandler } from "bun";
@@ -157,7 +158,9 @@ const WILDCARDS = new Set(["0.0.0.0", "::"]);
 class BunConnection extends BaseConnection {
 	readonly #socket: BunSocket;
 	readonly #local: Address | undefined;
-	readonly #remote: Address | undefined;
+	/** The peer's host (a shared string) and port: cheaper to hold than an address object. */
+	readonly #remoteHost: string | undefined;
+	readonly #remotePort: number;
 	/** Bytes the kernel has not taken yet, in order; the head may be a partly sent view. */
 	#queue: Uint8Array[] | undefined;
 	#queued = 0;
@@ -170,13 +173,10 @@ class BunConnection extends BaseConnection {
 		super(highWaterMark);
 		this.#socket = socket;
 		// Captured now, since a closed socket can no longer tell; the listener's own address is shared when it is exact.
-		if (bound?.transport === "unix") {
-			this.#local = bound;
-			this.#remote = UNNAMED;
-		} else {
-			this.#local = bound && !WILDCARDS.has(bound.host) ? bound : bunAddress(socket, "local");
-			this.#remote = bunAddress(socket, "remote");
-		}
+		const tcp = bound?.transport !== "unix";
+		this.#local = tcp && (!bound || WILDCARDS.has(bound.host)) ? bunAddress(socket, "local") : bound;
+		this.#remoteHost = tcp && socket.remoteAddress ? sharedHost(socket.remoteAddress) : undefined;
+		this.#remotePort = socket.remotePort;
 	}
 
 	get outboundBytes(): number {
@@ -188,7 +188,9 @@ class BunConnection extends BaseConnection {
 	}
 
 	protected remoteAddress(): Address | undefined {
-		return this.#remote;
+		if (this.#local?.transport === "unix") return UNNAMED;
+		const host = this.#remoteHost;
+		return host === undefined ? undefined : tcpAddress(host, this.#remotePort, host.includes(":") ? "IPv6" : "IPv4");
 	}
 
 	onData(chunk: Uint8Array): void {

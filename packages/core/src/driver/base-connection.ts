@@ -2,8 +2,8 @@ import type { Address, Connection, Receiver } from "../contract.ts";
 import { ConnectionError, connectionErrorFrom, MisuseError } from "../errors.ts";
 
 interface Waiter<T> {
-	resolve(value: T | PromiseLike<T>): void;
-	reject(error: unknown): void;
+	resolve(value: T): void;
+	reject(error: Error): void;
 }
 
 export type CloseListener = (connection: Connection) => void;
@@ -43,7 +43,6 @@ export abstract class BaseConnection implements Connection {
 	#full = false;
 	#reader: Waiter<Uint8Array | null> | undefined;
 	#receiver: Receiver | undefined;
-	#receiving: Waiter<void> | undefined;
 	#writers: Waiter<void>[] | undefined;
 	#ending: Promise<void> | undefined;
 	#endWaiter: Waiter<void> | undefined;
@@ -80,17 +79,12 @@ export abstract class BaseConnection implements Connection {
 		this.#closed ??= this.#terminated
 			? Promise.resolve()
 			: new Promise((resolve) => {
-					this.onceClosed(() => resolve());
+					this.whenClosed(() => resolve());
 				});
 		return this.#closed;
 	}
 
-	/**
-	 * Calls `listener` with this connection once both directions are closed,
-	 * or at once if they are: the moment `closed` settles, without a promise
-	 * per connection.
-	 */
-	onceClosed(listener: CloseListener): void {
+	whenClosed(listener: CloseListener): void {
 		if (this.#terminated) {
 			listener(this);
 			return;
@@ -134,13 +128,11 @@ export abstract class BaseConnection implements Connection {
 		});
 	}
 
-	receive(receiver: Receiver): Promise<void> {
-		if (this.#reader || this.#receiver) return Promise.reject(concurrentRead());
-		return new Promise((resolve, reject) => {
-			this.#receiver = receiver;
-			this.#receiving = { resolve, reject };
-			this.#deliver();
-		});
+	receive(receiver: Receiver): void {
+		if (this.#reader || this.#receiver) throw concurrentRead();
+		this.#receiver = receiver;
+		if (this.#terminated) this.#stopReceiving(this.#error);
+		else this.#deliver();
 	}
 
 	send(bytes: Uint8Array): boolean {
@@ -303,7 +295,7 @@ export abstract class BaseConnection implements Connection {
 		for (const writer of writers ?? []) writer.reject(failure);
 		if (!this.#finished) this.#endWaiter?.reject(failure);
 		this.#endWaiter = undefined;
-		if (this.#receiver) this.#settleReceive(this.#error);
+		if (this.#receiver) this.#stopReceiving(this.#error);
 		const listeners = this.#closeListeners;
 		this.#closeListeners = undefined;
 		if (typeof listeners === "function") listeners(this);
@@ -315,44 +307,46 @@ export abstract class BaseConnection implements Connection {
 		const receiver = this.#receiver;
 		if (receiver === undefined) return;
 		while (!this.#full && !this.#held && this.#head < this.#chunks.length) {
-			if (!this.#hand(receiver, this.#shift())) return;
+			this.#hand(receiver, this.#shift());
 			if (this.#receiver !== receiver) return;
 		}
 		if (this.#peerEnded && this.#head === this.#chunks.length && !this.#full && !this.#held) {
-			// Done before `end` runs: it may close the connection synchronously (Bun), which must not settle twice.
-			const waiter = this.#finishReceive();
-			try {
-				waiter.resolve(receiver.end(this));
-			} catch (error) {
-				waiter.reject(error);
-			}
+			this.#stopReceiving(undefined);
 		}
 	}
 
-	/** Calls `receiver.data`; false when it threw, which ends the push path. */
-	#hand(receiver: Receiver, chunk: Uint8Array): boolean {
+	#hand(receiver: Receiver, chunk: Uint8Array): void {
 		try {
 			receiver.data(chunk, this);
-			return true;
 		} catch (error) {
-			this.#settleReceive(error);
-			return false;
+			this.#failReceiver(receiver, error);
 		}
 	}
 
-	/** Ends the push path: rejects its promise with `error`, or resolves it. */
-	#settleReceive(error: unknown): void {
-		const waiter = this.#finishReceive();
-		if (error === undefined) waiter.resolve();
-		else waiter.reject(error);
+	/** Tells the receiver it is done: `end` without an error, `error` with one. Cleared first, since either may close the connection synchronously (Bun). */
+	#stopReceiving(error: ConnectionError | undefined): void {
+		const receiver = this.#receiver as Receiver;
+		this.#receiver = undefined;
+		this.#updateFlow();
+		if (error) {
+			receiver.error?.(error, this);
+			return;
+		}
+		try {
+			receiver.end(this);
+		} catch (thrown) {
+			this.#failReceiver(receiver, thrown);
+		}
 	}
 
-	#finishReceive(): Waiter<void> {
-		const waiter = this.#receiving as Waiter<void>;
+	/** A receiver method threw: it hears why, then the connection is aborted with it. */
+	#failReceiver(receiver: Receiver, error: unknown): void {
 		this.#receiver = undefined;
-		this.#receiving = undefined;
-		this.#updateFlow();
-		return waiter;
+		try {
+			receiver.error?.(error, this);
+		} finally {
+			this.close(error instanceof Error ? error : new Error(String(error)));
+		}
 	}
 
 	#shift(): Uint8Array {
@@ -406,10 +400,4 @@ function writeAfterEnd(): MisuseError {
 
 function toIteratorResult(chunk: Uint8Array | null): IteratorResult<Uint8Array> {
 	return chunk === null ? { done: true, value: undefined } : { done: false, value: chunk };
-}
-
-/** Runs `listener` when `connection` closes: without a promise for the drivers' own connections. */
-export function whenClosed(connection: Connection, listener: CloseListener): void {
-	if (connection instanceof BaseConnection) connection.onceClosed(listener);
-	else connection.closed.then(() => listener(connection));
 }

@@ -1,5 +1,4 @@
 import type { Address, Connection, Listener, ListenOptions } from "../contract.ts";
-import { whenClosed } from "./base-connection.ts";
 
 /**
  * The part of {@link Listener} that is the same in every driver: the queue
@@ -44,7 +43,7 @@ export abstract class BaseListener<A extends Address = Address> implements Liste
 			return;
 		}
 		this.#open++;
-		whenClosed(connection, this.#released);
+		connection.whenClosed(this.#released);
 		if (this.#closing) {
 			connection.close();
 			return;

@@ -5,7 +5,7 @@
  */
 
 export { connectionErrorFrom, errorCode, listenErrorFrom } from "../errors.ts";
-export { hostPort, tcpAddress } from "../format.ts";
+export { hostPort, sharedHost, tcpAddress } from "../format.ts";
 export { BaseConnection, type CloseListener } from "./base-connection.ts";
 export { BaseListener } from "./base-listener.ts";
 export { clearStaleUnixSocket, maxUnixPathBytes } from "./unix.ts";
