@@ -1,18 +1,19 @@
 // An echo-cli driver serving through serve(): `driver.mjs node|bun [echo|user|pull]`.
 //   echo  the built-in echo handler
-//   user  a byte-for-byte echo as a user writes it on the push path (receive + send)
+//   user  a byte-for-byte echo as a user writes it on the push path (a Receiver: data + send, end)
 //   pull  the same echo on the pull path: for await ... write ... end
 import { echo, serve } from "@echo-cli/core";
 
 const handlers = {
 	echo,
-	user: (connection) =>
-		connection.receive({
-			data: (chunk) => {
-				connection.send(chunk);
-			},
-			end: () => connection.end(),
-		}),
+	user: {
+		data: (chunk, connection) => {
+			connection.send(chunk);
+		},
+		end: (connection) => {
+			connection.end();
+		},
+	},
 	pull: async (connection) => {
 		for await (const chunk of connection) await connection.write(chunk);
 		await connection.end();

@@ -6,6 +6,5 @@ import { BunDriver } from "../src/index.ts";
 const server = fileURLToPath(new URL("./fixtures/echo-server.ts", import.meta.url));
 
 describe(`BunDriver at volume, server on Bun ${Bun.version}`, () => {
-	for (const c of soak({ start: () => spawnServer(process.execPath, [server]), client: new BunDriver() }))
-		test(c.name, c.run, c.timeout);
+	for (const c of soak({ start: () => spawnServer(process.execPath, [server]) })) test(c.name, c.run, c.timeout);
 });

@@ -155,7 +155,11 @@ class NodeConnection extends BaseConnection {
 	}
 
 	protected finish(): void {
-		this.#socket.end(() => this.finished());
+		// The callback also runs when the socket fails first (with the error): only a clean flush has finished.
+		this.#socket.end((error?: Error | null) => {
+			if (error) this.#failure ??= error;
+			else this.finished();
+		});
 	}
 
 	protected abort(error?: Error): void {

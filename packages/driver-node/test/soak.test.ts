@@ -1,7 +1,6 @@
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { soak, spawnServer } from "@echo-cli/core/testing";
-import { NodeDriver } from "../src/index.ts";
 import { onBun, runtime } from "./runtime.ts";
 
 // This file runs from test/ and, compiled for Node 20, from .test-dist/test/.
@@ -11,7 +10,6 @@ const server = fileURLToPath(new URL(`${compiled ? "../../test/" : "./"}fixtures
 describe(`NodeDriver at volume, server on ${runtime}`, () => {
 	const target = {
 		start: () => spawnServer(onBun ? process.execPath : "node", [server]),
-		client: new NodeDriver(),
 	};
 	for (const c of soak(target)) test(c.name, { timeout: c.timeout }, c.run);
 });

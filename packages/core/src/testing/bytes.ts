@@ -16,6 +16,25 @@ export function random(seed: number): () => number {
 	};
 }
 
+/**
+ * The seed of this test run: `FC_SEED` when set, otherwise one picked now and
+ * stored in `FC_SEED`, so that every property (which prints it on failure)
+ * and every seeded helper of the run share it. `FC_SEED=<seed>` replays the
+ * run exactly.
+ */
+export function testSeed(): number {
+	const given = process.env.FC_SEED;
+	if (given !== undefined && given !== "") return Number(given) | 0;
+	const picked = (Date.now() % 2_147_483_647) | 0;
+	process.env.FC_SEED = String(picked);
+	return picked;
+}
+
+/** A generator for test randomness, from {@link testSeed} and a salt per use. */
+export function seededRandom(salt: number): () => number {
+	return random(testSeed() ^ salt);
+}
+
 export function randomBytes(length: number, seed: number): Uint8Array {
 	const next = random(seed);
 	const bytes = new Uint8Array(length);

@@ -5,18 +5,25 @@ import {
 	type Driver,
 	type Handler,
 	type ListenOptions,
+	type Receiver,
 } from "../contract.ts";
 import { echo, echoByReads } from "../echo.ts";
 import { ConnectionError, ListenError, MisuseError } from "../errors.ts";
 import { type Server, serve } from "../serve.ts";
 import { assertBytes, concat, pattern, random, randomBytes, split } from "./bytes.ts";
+import { edgeCases } from "./edge-cases.ts";
+import { type Client, type ClientConnection, referenceClient } from "./reference-client.ts";
 
 /** What a driver's test file hands to {@link conformance}. */
 export interface ConformanceTarget {
 	/** The driver under test; it serves `echo`. */
 	readonly driver: Driver;
-	/** The driver that opens client connections. Default: `driver`. */
-	readonly client?: Driver;
+	/**
+	 * What opens client connections to it. Default: {@link referenceClient},
+	 * which shares no code with any driver. The driver's own client side is
+	 * checked by cases of its own.
+	 */
+	readonly client?: Client;
 	/** Where to listen. Default `{ host: "127.0.0.1", port: 0 }`. */
 	readonly listen?: ListenOptions;
 	/** The server's high-water mark. Default: the drivers' default. */
@@ -44,12 +51,12 @@ export interface ConformanceCase {
 	run(): Promise<void>;
 }
 
-interface Harness {
+export interface Harness {
 	readonly server: Server;
 	readonly address: Address;
 	/** Server-side connections in accept order. */
 	readonly accepted: Connection[];
-	connect(): Promise<Connection>;
+	connect(): Promise<ClientConnection>;
 }
 
 const KiB = 1024;
@@ -68,12 +75,12 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 	const highWaterMark = target.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
 	const bound = highWaterMark + target.maxReadChunk;
 
-	const withEcho = async (handler: Handler, body: (h: Harness) => Promise<void>) => {
+	const client = target.client ?? referenceClient;
+	const withEcho = async (handler: Handler | Receiver, body: (h: Harness) => Promise<void>) => {
 		const listener = await target.driver.listen({ host: "127.0.0.1", port: 0, ...target.listen, highWaterMark });
 		const accepted: Connection[] = [];
-		const clients: Connection[] = [];
+		const clients: ClientConnection[] = [];
 		const server = serve(listener, handler, { onConnection: (c) => accepted.push(c) });
-		const client = target.client ?? target.driver;
 		const harness: Harness = {
 			server,
 			address: listener.address,
@@ -93,7 +100,7 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 	};
 
 	/** Cases that drive the echo handler; they run with `echo` and again with `echoByReads`. */
-	const echoCases = (handler: Handler, suffix: string): Omit<ConformanceCase, "gap">[] =>
+	const echoCases = (handler: Handler | Receiver, suffix: string): Omit<ConformanceCase, "gap">[] =>
 		[
 			{
 				name: `1,024 round trips on one connection echo every byte${suffix}`,
@@ -180,7 +187,7 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 				name: `half-close: bytes written before FIN all come back, then the server's FIN${suffix}`,
 				timeout: 30_000,
 				run: () =>
-					withEcho(handler, async ({ connect }) => {
+					withEcho(handler, async ({ connect, accepted }) => {
 						for (const size of [5, 64 * KiB + 1, 4 * MiB]) {
 							const c = await connect();
 							const payload = pattern(size, size);
@@ -189,6 +196,9 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 							assertBytes(await readAll(c), payload, `${size} bytes then FIN`);
 							await sending;
 							await within(c.closed, 5000, "the connection did not close after both FINs");
+							const server = accepted[accepted.length - 1];
+							check(server !== undefined, "the server saw no connection");
+							await within(server.closed, 5000, "the server's side did not close after both FINs");
 						}
 					}),
 			},
@@ -229,6 +239,7 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 							clearInterval(sampler);
 						}
 						check(sent < limit, `the client sent all ${limit} bytes without reading: no backpressure`);
+						check(peak >= highWaterMark, `the server never queued its mark (${highWaterMark} bytes); peak ${peak}`);
 						check(peak <= bound, `the server queued ${peak} bytes, more than ${bound}`);
 						// Reading again releases the stall, and nothing was lost on the way.
 						const reading = readAll(c);
@@ -276,7 +287,6 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 				await listener.close();
 				check((await within(pending, 5000, "accept() did not settle")) === null, "accept() did not resolve to null");
 				check((await listener.accept()) === null, "accept() after close did not resolve to null");
-				const client = target.client ?? target.driver;
 				const refused = await client.connect(listener.address).then(
 					(c) => {
 						c.close();
@@ -332,8 +342,9 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 			name: "a second concurrent read() and a write after end() throw named errors",
 			timeout: 10_000,
 			run: () =>
-				withEcho(slowEcho, async ({ connect }) => {
-					const c = await connect();
+				withEcho(slowEcho, async ({ address }) => {
+					// Misuse is a property of the driver's connections, so the driver's own client is used here.
+					const c = await target.driver.connect(address);
 					const first = c.read();
 					const second = await rejection(c.read());
 					check(
@@ -350,6 +361,7 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 						late instanceof MisuseError && late.reason === "write-after-end",
 						`expected MisuseError write-after-end, got ${describe(late)}`,
 					);
+					c.close();
 				}),
 		},
 		{
@@ -368,7 +380,6 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 					},
 					{ onError: (e) => reported.push(e) },
 				);
-				const client = target.client ?? target.driver;
 				try {
 					const bad = await client.connect(listener.address);
 					await bad.write(Uint8Array.of(0xff));
@@ -388,6 +399,7 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 				}
 			},
 		},
+		...edgeCases(target, withEcho),
 	];
 	return cases.map((c) => ({ ...c, gap: target.gaps?.[c.name] }));
 }
@@ -398,7 +410,7 @@ const slowEcho: Handler = async (c) => {
 	await echo(c);
 };
 
-export async function readExactly(c: Connection, length: number): Promise<Uint8Array> {
+export async function readExactly(c: Pick<Connection, "read">, length: number): Promise<Uint8Array> {
 	const chunks: Uint8Array[] = [];
 	let got = 0;
 	while (got < length) {
@@ -413,7 +425,7 @@ export async function readExactly(c: Connection, length: number): Promise<Uint8A
 }
 
 /** Reads until EOF and returns everything. */
-export async function readAll(c: Connection): Promise<Uint8Array> {
+export async function readAll(c: Pick<Connection, "read">): Promise<Uint8Array> {
 	const chunks: Uint8Array[] = [];
 	for (;;) {
 		const chunk = await c.read();

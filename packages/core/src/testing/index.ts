@@ -12,7 +12,9 @@ export {
 	pattern,
 	random,
 	randomBytes,
+	seededRandom,
 	split,
+	testSeed,
 } from "./bytes.ts";
 export {
 	type ConformanceCase,
@@ -27,4 +29,5 @@ export {
 	within,
 } from "./conformance.ts";
 export { collect, type ServedDriver, tcpHarness, tryConnect, writeUntilStalled } from "./harness.ts";
+export { type Client, type ClientConnection, referenceClient } from "./reference-client.ts";
 export { rss, type ServerProcess, type SoakCase, type SoakTarget, soak, spawnServer } from "./soak.ts";

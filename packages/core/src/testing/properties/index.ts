@@ -6,8 +6,9 @@ import fc from "fast-check";
 import { type Address, type Connection, DEFAULT_HIGH_WATER_MARK, type Driver, type Listener } from "../../contract.ts";
 import { echo } from "../../echo.ts";
 import { type Server, serve } from "../../serve.ts";
-import { assertBytes, concat, randomBytes } from "../bytes.ts";
+import { assertBytes, concat, randomBytes, testSeed } from "../bytes.ts";
 import { check, pause, readAll, within } from "../conformance.ts";
+import { type Client, type ClientConnection, referenceClient } from "../reference-client.ts";
 
 const KiB = 1024;
 
@@ -15,8 +16,8 @@ const KiB = 1024;
 export interface PropertyTarget {
 	/** The driver that serves `echo`. */
 	readonly driver: Driver;
-	/** The driver that opens client connections. Default: `driver`. */
-	readonly client?: Driver;
+	/** What opens client connections. Default: the {@link referenceClient}, which shares no code with any driver. */
+	readonly client?: Client;
 	/** The most bytes the server reads at once; bounds the queue checks. */
 	readonly maxReadChunk: number;
 	/** The server's high-water mark. Default: the drivers' default. */
@@ -41,18 +42,17 @@ export interface Piece {
 	readonly pauseMs: number;
 }
 
-/** A client stream: its pieces and, for half-close, how many of them are sent before the FIN. */
+/** A client stream: the pieces it writes, in order. */
 export interface Stream {
 	readonly pieces: readonly Piece[];
 }
 
 /** `FC_SEED` and `FC_NUM_RUNS` replay and scale every property. */
 export function runParameters(defaultRuns: number, overrides: fc.Parameters<unknown> = {}): fc.Parameters<unknown> {
-	const seed = process.env.FC_SEED;
 	const runs = process.env.FC_NUM_RUNS;
 	return {
 		numRuns: runs ? Number(runs) : defaultRuns,
-		...(seed ? { seed: Number(seed) } : {}),
+		seed: testSeed(),
 		// A failure prints the seed and path to replay it with FC_SEED and fast-check's `path`.
 		verbose: 1,
 		...overrides,
@@ -76,7 +76,7 @@ export function streamBytes(stream: Stream): Uint8Array {
 }
 
 /** Writes a stream's pieces as generated: split, awaited, paused. */
-async function send(c: Connection, stream: Stream): Promise<void> {
+async function send(c: ClientConnection, stream: Stream): Promise<void> {
 	for (const piece of stream.pieces) {
 		const bytes = randomBytes(piece.size, piece.seed);
 		for (let at = 0; at < bytes.byteLength; at += piece.split) await c.write(bytes.subarray(at, at + piece.split));
@@ -115,7 +115,7 @@ async function withEchoServer(target: PropertyTarget, body: (s: EchoServer) => P
 }
 
 /** Sends one stream on a fresh connection, FIN, and returns the echo. */
-export async function echoStream(client: Driver, address: Address, stream: Stream): Promise<Uint8Array> {
+export async function echoStream(client: Client, address: Address, stream: Stream): Promise<Uint8Array> {
 	const c = await client.connect(address);
 	try {
 		const reading = readAll(c);
@@ -132,7 +132,7 @@ export async function echoStream(client: Driver, address: Address, stream: Strea
  * connections: exactness, isolation, half-close and slow consumers.
  */
 export function properties(target: PropertyTarget): PropertyCase[] {
-	const client = target.client ?? target.driver;
+	const client = target.client ?? referenceClient;
 	const runs = target.numRuns ?? 100;
 	const bound = (target.highWaterMark ?? DEFAULT_HIGH_WATER_MARK) + target.maxReadChunk;
 	return [
@@ -251,7 +251,7 @@ export function properties(target: PropertyTarget): PropertyCase[] {
 export interface RemoteEcho {
 	readonly name: string;
 	readonly address: Address;
-	readonly client: Driver;
+	readonly client: Client;
 }
 
 /**

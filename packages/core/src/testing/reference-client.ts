@@ -1,0 +1,133 @@
+import net from "node:net";
+import type { Address, Connection } from "../contract.ts";
+import { ConnectionError } from "../errors.ts";
+
+/** What the kit's cases need of a client connection: the pull path, end and abort. */
+export type ClientConnection = Pick<Connection, "read" | "write" | "end" | "close" | "closed" | "bytesRead">;
+
+/** Anything that opens client connections: the {@link referenceClient}, or a driver for its own client side. */
+export interface Client {
+	readonly name: string;
+	connect(address: Address): Promise<ClientConnection>;
+}
+
+/**
+ * A client written straight on `node:net` (which Node, Bun and Deno all
+ * have), sharing no code with any driver: the kit talks to the server under
+ * test through it, so that a bug in a driver cannot cancel out against the
+ * same bug in a client built on that driver.
+ */
+export const referenceClient: Client = {
+	name: "reference node:net client",
+	connect(address) {
+		return new Promise((resolve, reject) => {
+			const target = address.transport === "unix" ? { path: address.path } : { host: address.host, port: address.port };
+			const socket = net.connect({ ...target, allowHalfOpen: true, noDelay: true });
+			const failed = (error: Error) => reject(translate(error));
+			socket.once("error", failed);
+			socket.once("connect", () => {
+				socket.off("error", failed);
+				resolve(new ReferenceConnection(socket));
+			});
+		});
+	},
+};
+
+class ReferenceConnection implements ClientConnection {
+	bytesRead = 0;
+	readonly closed: Promise<void>;
+	readonly #socket: net.Socket;
+	readonly #chunks: Uint8Array[] = [];
+	#ended = false;
+	#error: ConnectionError | undefined;
+	#waiting: (() => void) | undefined;
+	#ending: Promise<void> | undefined;
+
+	constructor(socket: net.Socket) {
+		this.#socket = socket;
+		socket.pause();
+		socket.on("data", (chunk: Buffer) => {
+			this.bytesRead += chunk.byteLength;
+			this.#chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+			// One chunk at a time: the server sees a reader that is paused until it asks for more.
+			socket.pause();
+			this.#wake();
+		});
+		socket.on("end", () => {
+			this.#ended = true;
+			this.#wake();
+		});
+		socket.on("error", (error) => {
+			this.#error ??= translate(error);
+		});
+		this.closed = new Promise((resolve) =>
+			socket.once("close", () => {
+				this.#ended = true;
+				this.#wake();
+				resolve();
+			}),
+		);
+	}
+
+	read(): Promise<Uint8Array | null> {
+		if (this.#waiting) return Promise.reject(new Error("two reads at once on the reference client"));
+		return new Promise((resolve, reject) => {
+			const settle = () => {
+				const chunk = this.#chunks.shift();
+				if (chunk) resolve(chunk);
+				else if (this.#error) reject(this.#error);
+				else if (this.#ended || this.#socket.destroyed) resolve(null);
+				else {
+					this.#waiting = settle;
+					this.#socket.resume();
+					return;
+				}
+				this.#waiting = undefined;
+			};
+			settle();
+		});
+	}
+
+	write(bytes: Uint8Array): Promise<void> {
+		if (this.#error) return Promise.reject(this.#error);
+		if (this.#socket.write(bytes)) return Promise.resolve();
+		return new Promise((resolve, reject) => {
+			const done = () => {
+				this.#socket.off("drain", done);
+				this.#socket.off("close", done);
+				if (this.#error) reject(this.#error);
+				else resolve();
+			};
+			this.#socket.on("drain", done);
+			this.#socket.on("close", done);
+		});
+	}
+
+	end(): Promise<void> {
+		this.#ending ??= new Promise((resolve, reject) => {
+			this.#socket.end((error?: Error | null) =>
+				error || this.#error ? reject(this.#error ?? translate(error as Error)) : resolve(),
+			);
+		});
+		return this.#ending;
+	}
+
+	close(error?: Error): void {
+		if (error) this.#socket.resetAndDestroy();
+		else this.#socket.destroy();
+	}
+
+	#wake(): void {
+		const waiting = this.#waiting;
+		this.#waiting = undefined;
+		waiting?.();
+	}
+}
+
+function translate(error: Error): ConnectionError {
+	const code = (error as { code?: string }).code;
+	if (code === "ECONNREFUSED") return new ConnectionError("refused", "connection refused", { cause: error });
+	if (code === "ECONNRESET" || code === "EPIPE")
+		return new ConnectionError("reset", "the peer reset the connection", { cause: error });
+	return new ConnectionError("reset", `the connection failed: ${error.message}`, { cause: error });
+}
