@@ -31,8 +31,9 @@ async function main(argv: readonly string[]): Promise<number> {
 	if (!driver) {
 		const status = await rerunUnderBun(argv);
 		if (status !== undefined) return status;
-		output.err(
-			"echo-cli: the bun driver needs the Bun runtime and no bun is on the PATH; run: bunx --bun @echo-cli/cli --driver bun",
+		// With Node.js and npm only, Bun itself comes from npm.
+		new Logger(command.logFormat, false, process, process.env).error(
+			`the bun driver needs the Bun runtime and no bun is on the PATH; run it under Bun from npm: npx -y bun ${process.argv[1]} ${argv.join(" ")}`,
 		);
 		return 1;
 	}

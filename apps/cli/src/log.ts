@@ -111,7 +111,7 @@ export class Logger {
 		if (this.#json("stdout", "info", "summary", { ...line })) return;
 		const extra = [
 			line.refused > 0 ? `${line.refused} refused` : "",
-			line.aborted > 0 ? `${line.aborted} aborted at the drain timeout` : "",
+			line.aborted > 0 ? `${plural(line.aborted, "peer")} still connected at the drain timeout, disconnected` : "",
 		].filter(Boolean);
 		this.#streams.stdout.write(
 			`served ${plural(line.accepted, "connection")}, echoed ${formatBytes(line.bytesOut)} ` +

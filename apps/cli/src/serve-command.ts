@@ -4,7 +4,11 @@ import { dumpingEcho } from "./hexdump.ts";
 import { descriptorCapacity } from "./limits.ts";
 import type { Logger } from "./log.ts";
 import type { ServeConfig } from "./options.ts";
+import { watchParents } from "./parent.ts";
 import { runtimeName } from "./runtime.ts";
+
+/** Milliseconds within which a repeat of the stopping signal is taken as the same request. */
+const DUPLICATE_SIGNAL_WINDOW = 300;
 
 /** How often, at most, the CLI says that it is refusing connections for lack of descriptors. */
 const DESCRIPTOR_WARNING_INTERVAL = 10_000;
@@ -69,12 +73,19 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 	});
 	log.listening(listener.address, driver.name, runtimeName);
 
-	const signal = await new Promise<NodeJS.Signals>((resolve) => {
+	let unwatch = () => {};
+	const reason = await new Promise<string>((resolve) => {
 		process.once("SIGINT", () => resolve("SIGINT"));
 		process.once("SIGTERM", () => resolve("SIGTERM"));
+		// Stopping a launcher (npx, bun run) by its PID must not leave this server running as an orphan.
+		unwatch = watchParents((pid) => resolve(`parent process ${pid} exited`));
 	});
-	// A second signal means: stop now.
+	unwatch();
+	const stoppedAt = performance.now();
+	// A second signal means: stop now. But one Ctrl-C reaches every process of the terminal's
+	// foreground group, and a wrapper may forward it as well: the same signal at once is one request.
 	const again = (second: NodeJS.Signals) => {
+		if (second === reason && performance.now() - stoppedAt < DUPLICATE_SIGNAL_WINDOW) return;
 		if (!config.quiet) log.note(`${second} again, exiting without draining`);
 		process.exit(second === "SIGINT" ? 130 : 143);
 	};
@@ -83,7 +94,7 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 
 	if (config.verbose) {
 		log.note(
-			`${signal}: draining ${plural(server.connections.size, "connection")} for up to ${formatDuration(config.drainTimeout)}`,
+			`${reason}: draining ${plural(server.connections.size, "connection")} for up to ${formatDuration(config.drainTimeout)}`,
 		);
 	}
 	const result = await server.shutdown({ timeout: config.drainTimeout });

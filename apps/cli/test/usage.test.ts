@@ -121,6 +121,7 @@ describe("driver choice", () => {
 		symlinkSync(execFileSync("sh", ["-c", "command -v node"]).toString().trim(), join(bin, "node"));
 		const r = run("node", ["--driver", "bun"], { PATH: bin });
 		expect(await r.exit()).toBe(1);
-		expectOneLineError(r, /needs the Bun runtime.*bunx --bun @echo-cli\/cli --driver bun/);
+		// The advice must work with Node.js and npm only.
+		expectOneLineError(r, /needs the Bun runtime.*npx -y bun \S*cli\.js --driver bun$/);
 	});
 });
