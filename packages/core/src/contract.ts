@@ -13,7 +13,6 @@
  * The key words MUST, MUST NOT and MAY are used as in RFC 2119.
  */
 
-import type { echo } from "./echo.ts";
 import type { ConnectionError, ListenError, MisuseError } from "./errors.ts";
 
 /** Where a listener listens or a connection is bound. */

@@ -1,7 +1,6 @@
 import { describe, test } from "bun:test";
 import { fileURLToPath } from "node:url";
 import { soak, spawnServer } from "@echo-cli/core/testing";
-import { BunDriver } from "../src/index.ts";
 
 const server = fileURLToPath(new URL("./fixtures/echo-server.ts", import.meta.url));
 
