@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
-import { assertBytes, pattern, randomBytes, tryConnect } from "@echo-cli/core/testing";
+import { assertBytes, isAlive, pattern, randomBytes, tryConnect } from "@echo-cli/core/testing";
 import { connect, eventually, killAll, type Runtime, readToEnd, received, run, start } from "./harness.ts";
 
 afterEach(killAll);
@@ -129,14 +129,14 @@ for (const [runtime, driver] of combos) {
 			try {
 				process.kill(launcher.child.pid as number, "SIGKILL");
 				await eventually(
-					() => !alive(server),
+					() => !isAlive(server),
 					10_000,
 					() => "the orphaned server is still running",
 				);
 				expect(launcher.stdout()).toMatch(/served 0 connections/);
 				expect(await tryConnect(port)).toBe("ECONNREFUSED");
 			} finally {
-				if (alive(server)) process.kill(server, "SIGKILL");
+				if (isAlive(server)) process.kill(server, "SIGKILL");
 			}
 		}, 30_000);
 
@@ -160,13 +160,4 @@ for (const [runtime, driver] of combos) {
 			expect(cli.stderr()).toMatch(new RegExp(`tcp://127\\.0\\.0\\.1:${port} in 4321 B out 4321 B \\d+ ms closed`));
 		});
 	});
-}
-
-function alive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
 }

@@ -30,4 +30,4 @@ export {
 } from "./conformance.ts";
 export { collect, type ServedDriver, tcpHarness, tryConnect, writeUntilStalled } from "./harness.ts";
 export { type Client, type ClientConnection, referenceClient } from "./reference-client.ts";
-export { rss, type ServerProcess, type SoakCase, type SoakTarget, soak, spawnServer } from "./soak.ts";
+export { isAlive, rss, type ServerProcess, type SoakCase, type SoakTarget, soak, spawnServer } from "./soak.ts";

@@ -178,7 +178,8 @@ export async function spawnServer(command: string, args: readonly string[]): Pro
 	};
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this PID is still running. */
+export function isAlive(pid: number): boolean {
 	try {
 		process.kill(pid, 0);
 		return true;
