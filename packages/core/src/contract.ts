@@ -212,6 +212,8 @@ export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
 	 * MUST reach the peer in order, whatever the runtime accepts per call.
 	 * - The driver MAY keep a reference to `bytes` until it is sent; callers
 	 *   MUST NOT change them after the call.
+	 * - An empty `bytes` sends nothing and settles by the same rule, so
+	 *   `write(new Uint8Array(0))` waits for room after a `send()` returned false.
 	 * - After `end()`, MUST reject with a {@link MisuseError} (`write-after-end`).
 	 * - After the connection closed, MUST reject with a {@link ConnectionError}.
 	 */

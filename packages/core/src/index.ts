@@ -22,6 +22,7 @@ export {
 	MisuseError,
 	type MisuseErrorReason,
 } from "./errors.ts";
+export { describeFault, type Fault, type FaultKind, type FaultOptions, withFaults } from "./faults/index.ts";
 export { formatAddress } from "./format.ts";
 export { MemoryDriver, type MemoryDriverOptions } from "./memory.ts";
 export {

@@ -285,3 +285,4 @@ export async function sameAcrossServers(
 		runParameters(numRuns, parameters),
 	);
 }
+export { type FaultPropertyCase, type FaultPropertyTarget, faultProperties } from "./faults.ts";

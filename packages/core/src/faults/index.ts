@@ -1,0 +1,51 @@
+import { type Connection, DEFAULT_HIGH_WATER_MARK, type Handler, type Receiver } from "../contract.ts";
+import { chooser, seeded } from "./choose.ts";
+import { FaultyConnection } from "./faulty-connection.ts";
+import type { Fault } from "./spec.ts";
+
+export { describeFault, type Fault, type FaultKind } from "./spec.ts";
+
+export interface FaultOptions {
+	/** Seeds the choice of faults per connection and their randomness. Default 1. */
+	readonly seed?: number;
+	/** The high-water mark that bytes held by the stages count against. Default {@link DEFAULT_HIGH_WATER_MARK}. */
+	readonly highWaterMark?: number;
+	/**
+	 * Called for each connection with the faults it got (possibly none),
+	 * before its handler runs. `served` is the connection the handler gets:
+	 * its `outboundBytes` include what the stages hold.
+	 */
+	readonly onChoice?: (connection: Connection, faults: readonly Fault[], served: Connection) => void;
+}
+
+/**
+ * `handler` (such as `echo`) with faults on the way out: each connection
+ * gets each fault with the fault's share, decided in accept order from
+ * `seed`, so the same seed and the same order of connections give the same
+ * faults. Faults apply in the order given: `[latency, slicer]` delays each
+ * chunk, then slices it. With no faults it returns `handler` itself.
+ *
+ * ```ts
+ * serve(listener, withFaults(echo, [{ kind: "latency", delay: 100, jitter: 20 }], { seed: 7 }));
+ * ```
+ */
+export function withFaults(
+	handler: Handler | Receiver,
+	faults: readonly Fault[],
+	options: FaultOptions = {},
+): Handler | Receiver {
+	if (faults.length === 0) return handler;
+	const next = chooser(faults, options.seed ?? 1);
+	const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+	return (connection: Connection) => {
+		const choice = next();
+		const served =
+			choice.faults.length === 0
+				? connection
+				: new FaultyConnection(connection, choice.faults, seeded(choice.seed), highWaterMark);
+		options.onChoice?.(connection, choice.faults, served);
+		if (typeof handler === "function") return handler(served);
+		served.receive(handler);
+		return served.closed;
+	};
+}

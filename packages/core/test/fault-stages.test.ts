@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { type Connection, type Fault, MemoryDriver, serve, withFaults } from "../src/index.ts";
+import { faultProperties } from "../src/testing/properties/index.ts";
+
+describe("fault stages over MemoryDriver", () => {
+	const driver = new MemoryDriver();
+	for (const c of faultProperties({ driver, client: driver, maxReadChunk: 64 * 1024 }))
+		test(c.name, { timeout: c.timeout }, c.run);
+});
+
+/** A latency stage written naively: a timer per chunk, so a shorter delay overtakes a longer one. */
+function reorderingLatency(): (connection: Connection) => Promise<void> {
+	let n = 0;
+	return (connection) =>
+		new Promise((resolve) => {
+			let pending = 0;
+			let ended = false;
+			const done = () => {
+				if (ended && pending === 0) connection.end().then(resolve, resolve);
+			};
+			connection.receive({
+				data(chunk) {
+					pending++;
+					setTimeout(
+						() => {
+							connection.send(chunk);
+							pending--;
+							done();
+						},
+						n++ % 2 === 0 ? 6 : 0,
+					);
+				},
+				end() {
+					ended = true;
+					done();
+				},
+			});
+		});
+}
+
+describe("the fault properties catch broken stages", () => {
+	// Fixed seeds, so that each demonstration repeats exactly.
+	const parameters = { seed: 42, numRuns: 30 };
+	const driver = new MemoryDriver({ chunkSize: 4096 });
+	const failing = async (
+		name: string,
+		faulty: (faults: readonly Fault[], seed: number) => ReturnType<typeof withFaults>,
+	) => {
+		const c = faultProperties({ driver, client: driver, maxReadChunk: 4096, parameters, faulty }).find((p) =>
+			p.name.startsWith(name),
+		);
+		assert.ok(c, `no property named ${name}`);
+		await assert.rejects(c.run(), /Property failed/);
+	};
+
+	test("a latency stage that reorders chunks fails exactness", () =>
+		failing("latency, bandwidth", () => reorderingLatency()));
+
+	test("a latency stage that holds bytes without backpressure fails the memory bound", () =>
+		failing("a client that never reads", () => reorderingLatency()));
+
+	test("a limit stage that lets N+1 bytes through fails the limit property", () =>
+		failing("limit", (faults, seed) =>
+			withFaults(
+				(c: Connection) =>
+					new Promise<void>((resolve) =>
+						c.receive({ data: (chunk) => void c.send(chunk), end: () => void c.end().then(resolve, resolve) }),
+					),
+				faults.map((f) => (f.kind === "limit" ? { ...f, bytes: f.bytes + 1 } : f)),
+				{ seed },
+			),
+		));
+
+	test("a reset stage that lets N+1 bytes through fails the reset property", () =>
+		failing("reset", (faults, seed) =>
+			withFaults(
+				(c: Connection) =>
+					new Promise<void>((resolve) =>
+						c.receive({ data: (chunk) => void c.send(chunk), end: () => void c.end().then(resolve, resolve) }),
+					),
+				faults.map((f) => (f.kind === "reset" && f.bytes !== undefined ? { ...f, bytes: f.bytes + 1 } : f)),
+				{ seed },
+			),
+		));
+
+	test("a chooser that ignores the seed fails reproducibility", () => {
+		let calls = 0;
+		return failing("the same seed", (faults) => withFaults(echoOf(), faults, { seed: calls++ }));
+	});
+});
+
+function echoOf() {
+	return (c: Connection) =>
+		new Promise<void>((resolve) =>
+			c.receive({ data: (chunk) => void c.send(chunk), end: () => void c.end().then(resolve, resolve) }),
+		);
+}
+
+test("with no faults, withFaults returns the handler itself: no cost", async () => {
+	const { echo } = await import("../src/index.ts");
+	assert.equal(withFaults(echo, []), echo);
+	const listener = await new MemoryDriver().listen({});
+	serve(listener, withFaults(echo, [])).abort();
+});
