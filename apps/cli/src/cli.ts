@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { BENCH_HELP, benchCommand, parseBench } from "./bench/command.ts";
 import { Logger } from "./log.ts";
 import { HELP, parseCommand } from "./options.ts";
-import { loadDriver, rerunUnderBun } from "./runtime.ts";
+import { commandArgs, loadDriver, rerunUnderBun } from "./runtime.ts";
 import { serveCommand } from "./serve-command.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -49,7 +49,7 @@ async function bench(argv: readonly string[]): Promise<number> {
 	return benchCommand(config, process.argv[1] as string);
 }
 
-main(process.argv.slice(2)).then(
+main(commandArgs()).then(
 	// Exit explicitly: a finished command must not wait on handles it no longer needs.
 	(status) => process.exit(status),
 	(error: unknown) => {

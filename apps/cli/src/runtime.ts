@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import type { Driver } from "@echo-cli/core";
 import { NodeDriver } from "@echo-cli/driver-node";
 import type { DriverChoice } from "./options.ts";
@@ -40,4 +41,22 @@ export function rerunUnderBun(argv: readonly string[]): Promise<number | undefin
 			resolve(code ?? (signal === "SIGINT" ? 130 : 143));
 		});
 	});
+}
+
+/**
+ * The command's arguments as given. Bun drops a `--` right after the script
+ * from `process.argv` (Node keeps it, and it ends the options), so on Bun the
+ * real command line is read back from /proc where there is one.
+ */
+export function commandArgs(): string[] {
+	const args = process.argv.slice(2);
+	if (!onBun) return args;
+	try {
+		const given = readFileSync("/proc/self/cmdline", "utf8").split("\0").slice(0, -1);
+		const tail = given.slice(given.length - args.length - 1);
+		if (tail[0] === "--" && tail.slice(1).every((arg, i) => arg === args[i])) return ["--", ...args];
+	} catch {
+		// No /proc: take process.argv as it is.
+	}
+	return args;
 }

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, symlinkSync } from "node:fs";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CLI, killAll, type Runtime, run, start } from "./harness.ts";
 
 afterEach(killAll);
@@ -26,6 +29,28 @@ async function corruptingServer(): Promise<number> {
 	servers.push(server);
 	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
 	return (server.address() as net.AddressInfo).port;
+}
+
+/** A server on a free loopback port that treats each connection with `behave`. */
+async function serverThat(behave: (socket: net.Socket) => void): Promise<number> {
+	const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+		socket.on("error", () => {});
+		behave(socket);
+	});
+	servers.push(server);
+	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+	return (server.address() as net.AddressInfo).port;
+}
+
+/** Echoes until `limit` bytes have come back, then calls `then` once. */
+function echoUntil(socket: net.Socket, limit: number, then: () => void): void {
+	let echoed = 0;
+	socket.on("data", (chunk: Buffer) => {
+		if (echoed >= limit) return;
+		socket.write(chunk);
+		echoed += chunk.length;
+		if (echoed >= limit) then();
+	});
 }
 
 describe("echo-cli bench", () => {
@@ -84,14 +109,92 @@ describe("echo-cli bench", () => {
 		expect(r.stderr()).toMatch(/chunks came back wrong/);
 	}, 40_000);
 
-	test("nothing listening: no message completes, exit 1", async () => {
+	test("nothing listening: every connection is refused, exit 1 with the cause", async () => {
 		const probe = net.createServer();
 		await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
 		const port = (probe.address() as net.AddressInfo).port;
 		probe.close();
 		const r = run("node", ["bench", `127.0.0.1:${port}`, "-d", "300ms", "--warmup", "0s"]);
 		expect(await r.exit(30_000)).toBe(1);
-		expect(r.stderr()).toMatch(/no message completed/);
+		expect(r.stderr()).toMatch(/10 of 10 connections could not connect: connection refused/);
+	}, 40_000);
+
+	// Servers that fail the way echo servers and proxies do: bench must fail and say how.
+	const broken: [string, (socket: net.Socket) => void, string[], RegExp][] = [
+		[
+			"closes each connection after about 20 KB",
+			(socket) => echoUntil(socket, 20_000, () => socket.end()),
+			[],
+			/4 of 4 connections closed by the server before the client was done, after at most \d+ bytes echoed/,
+		],
+		[
+			"resets each connection after about 20 KB",
+			(socket) => echoUntil(socket, 20_000, () => socket.resetAndDestroy()),
+			[],
+			/4 of 4 connections reset by the server/,
+		],
+		[
+			"drops the last byte of the first reply",
+			(socket) => {
+				let first = true;
+				socket.on("data", (chunk: Buffer) => {
+					socket.write(first ? chunk.subarray(0, chunk.length - 1) : chunk);
+					first = false;
+				});
+			},
+			["-s", "64"],
+			/4 of 4 connections stalled: bytes in flight and no reply for 5 s/,
+		],
+		["never replies", (socket) => socket.resume(), [], /4 of 4 connections stalled/],
+		[
+			"answers our FIN before echoing the rest",
+			(socket) => {
+				let held = 0;
+				socket.on("data", (chunk: Buffer) => {
+					held += chunk.length;
+					// Keeps the last message of the stream back, then closes.
+					if (held < 64 * 1024) socket.write(chunk);
+				});
+				socket.on("end", () => socket.end());
+			},
+			["--mode", "stream", "-s", "1KiB"],
+			/4 of 4 connections got a short reply: up to \d+ bytes missing before the server's FIN/,
+		],
+	];
+	for (const [name, behave, args, message] of broken) {
+		test(`a server that ${name} fails the run with its cause`, async () => {
+			const port = await serverThat(behave);
+			const r = run("node", ["bench", `127.0.0.1:${port}`, "-c", "4", "-d", "1s", "--warmup", "0s", ...args, "--json"]);
+			expect(await r.exit(30_000)).toBe(1);
+			expect(r.stderr()).toMatch(message);
+			expect(r.stderr()).not.toMatch(/\n\s+at /);
+			const report = JSON.parse(r.stdout());
+			expect(report.errors).toBe(4);
+			expect(report.seconds).toBeGreaterThanOrEqual(0);
+			expect(report.seconds).toBeLessThanOrEqual(1);
+			expect(JSON.stringify(report)).not.toMatch(/NaN|-\d/);
+		}, 40_000);
+	}
+
+	test("past the file descriptor limit it says so, and measures only once connected", async () => {
+		const port = await serverThat((socket) => socket.pipe(socket));
+		const r = run("node", ["bench", `127.0.0.1:${port}`, "-c", "200", "-d", "300ms", "--warmup", "0s"], {}, [
+			"sh",
+			"-c",
+			'ulimit -n 64 && exec "$0" "$@"',
+		]);
+		expect(await r.exit(30_000)).toBe(1);
+		expect(r.stderr()).toMatch(/of 200 connections could not connect: out of file descriptors/);
+	}, 40_000);
+
+	test("--driver bun under Node without bun on the PATH: one line, exit 1, no stack", async () => {
+		const bin = mkdtempSync(join(tmpdir(), "echo-cli-path-"));
+		symlinkSync(spawnSync("sh", ["-c", "command -v node"]).stdout.toString().trim(), join(bin, "node"));
+		const r = run("node", ["bench", "--driver", "bun", "-d", "300ms"], { PATH: bin });
+		expect(await r.exit(30_000)).toBe(1);
+		expect(r.stderr()).toMatch(/needs the Bun runtime/);
+		expect(r.stderr()).toMatch(/bench could not start an echo server/);
+		expect(r.stderr()).not.toMatch(/\n\s+at /);
 	}, 40_000);
 
 	const usage: [string[], RegExp][] = [
@@ -101,6 +204,9 @@ describe("echo-cli bench", () => {
 		[["-c", "0"], /invalid --connections '0'/],
 		[["nowhere"], /invalid address 'nowhere'; use HOST:PORT/],
 		[["--bogus"], /unknown option '--bogus'.*bench --help/i],
+		[["unix:"], /unix: needs a socket path/],
+		[["-s", "-1"], /invalid --size '-1'/],
+		[["--warmup", "-1"], /invalid --warmup '-1'; use a duration/],
 	];
 	for (const [args, message] of usage) {
 		test(`bench ${args.join(" ")} exits 2 with one line`, async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,7 +55,13 @@ for (const [runtime, driver] of combos) {
 			}
 			const extra = await connect(cli.port);
 			expect((await readToEnd(extra, 5000)).byteLength).toBe(0);
-			await eventually(() => /refused: max connections \(2\) reached/.test(cli.stderr()), 5000, cli.stderr);
+			// The refused peer is named as the TCP peer it was, not as an unnamed unix one.
+			await eventually(
+				() => /tcp:\/\/127\.0\.0\.1:\d+ refused: max connections \(2\) reached/.test(cli.stderr()),
+				5000,
+				cli.stderr,
+			);
+			expect(cli.stderr()).not.toContain("unix:");
 			// The kept connections still echo, and a freed slot is usable again.
 			const first = kept[0] as net.Socket;
 			const echoed = readToEnd(first);
@@ -152,6 +158,19 @@ for (const [runtime, driver] of combos) {
 			}
 		});
 
+		test("--unix: a path longer than the OS allows is refused up front, naming the limit (exit 1)", async () => {
+			const path = join(dir, `${"long-".repeat(24)}${runtime}-${driver}.sock`);
+			expect(Buffer.byteLength(path)).toBeGreaterThan(107);
+			const r = run(runtime, ["--driver", driver, "--unix", path]);
+			expect(await r.exit()).toBe(1);
+			expectOneLineError(
+				r,
+				/the path is \d+ bytes and unix socket paths take at most 107 here; choose a shorter path$/,
+			);
+			// Nothing is left behind, under the full name or a truncated one.
+			expect(readdirSync(dir).filter((name) => name.startsWith("long-"))).toEqual([]);
+		});
+
 		test("--hexdump: hex and ASCII of both directions, bounded per connection", async () => {
 			const cli = await start(runtime, ["--driver", driver, "--hexdump", "--hexdump-limit", "16"]);
 			const socket = await connect(cli.port);
@@ -228,6 +247,8 @@ for (const [runtime, driver] of combos) {
 			await new Promise((resolve) => setTimeout(resolve, 500));
 			expect(cli.stderr().match(/refusing connections/g)).toHaveLength(1);
 			expect(cli.stderr()).toMatch(/raise the limit with ulimit -n/);
+			// A burst of refusals is not reported as one refusal; the summary has the count.
+			expect(cli.stderr()).not.toMatch(/1 connection closed at once/);
 			expect(cli.child.exitCode).toBeNull();
 			const echoed = readToEnd(early);
 			early.end(pattern(100, 5000));

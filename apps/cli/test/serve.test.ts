@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { execFileSync } from "node:child_process";
-import { assertBytes, isAlive, pattern, randomBytes, tryConnect } from "@echo-cli/core/testing";
-import { connect, eventually, killAll, type Runtime, readToEnd, received, run, start } from "./harness.ts";
+import { execFileSync, spawn } from "node:child_process";
+import { lookup } from "node:dns/promises";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { assertBytes, isAlive, pattern, randomBytes, tryConnect, within } from "@echo-cli/core/testing";
+import { BUN, connect, eventually, killAll, type Runtime, readToEnd, received, run, start } from "./harness.ts";
 
 afterEach(killAll);
 
@@ -80,6 +85,11 @@ for (const [runtime, driver] of combos) {
 			}, 30_000);
 		}
 
+		test("--host localhost binds and reports the numeric address node:net would pick", async () => {
+			const cli = await start(runtime, ["--driver", driver, "--host", "localhost"]);
+			expect(cli.host).toBe((await lookup("localhost")).address);
+		});
+
 		test("a second signal exits at once, without waiting for the drain timeout", async () => {
 			const cli = await start(runtime, ["--driver", driver, "--drain-timeout", "60s", "--verbose"]);
 			const stuck = await connect(cli.port);
@@ -141,8 +151,14 @@ for (const [runtime, driver] of combos) {
 		}, 30_000);
 
 		test("--quiet prints nothing on start or exit", async () => {
-			const r = run(runtime, ["--port", "0", "--quiet", "--driver", driver]);
-			await new Promise((resolve) => setTimeout(resolve, 700));
+			// Quiet means no banner to wait for: a unix socket file shows when the server listens.
+			const path = join(mkdtempSync(join(tmpdir(), "echo-cli-quiet-")), "echo.sock");
+			const r = run(runtime, ["--unix", path, "--quiet", "--driver", driver]);
+			await eventually(
+				() => existsSync(path),
+				10_000,
+				() => `not listening: ${r.stderr()}`,
+			);
 			process.kill(r.child.pid as number, "SIGTERM");
 			expect(await r.exit()).toBe(0);
 			expect(r.stdout()).toBe("");
@@ -161,3 +177,35 @@ for (const [runtime, driver] of combos) {
 		});
 	});
 }
+
+describe("the quick start's serve command", () => {
+	test("a SIGTERM to it drains the server, prints the summary and frees the port", async () => {
+		const root = fileURLToPath(new URL("../../..", import.meta.url));
+		const command = spawn(BUN, ["run", "serve", "--port", "0"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+		let out = "";
+		command.stdout.on("data", (d: Buffer) => {
+			out += d.toString();
+		});
+		// The server holds the pipe too: its end means every process of the command is gone.
+		const drained = new Promise<void>((resolve) => command.stdout.once("close", () => resolve()));
+		const banner = /listening on tcp:\/\/127\.0\.0\.1:(\d+)/;
+		try {
+			await eventually(
+				() => banner.test(out),
+				60_000,
+				() => `no banner from bun run serve: ${out}`,
+			);
+			const port = Number(banner.exec(out)?.[1]);
+			const c = await connect(port);
+			const echoed = readToEnd(c);
+			c.end(pattern(0, 1000));
+			assertBytes(await echoed, pattern(0, 1000), "echo through bun run serve");
+			process.kill(command.pid as number, "SIGTERM");
+			await within(drained, 15_000, "the server outlived the serve command");
+			expect(out).toMatch(/served 1 connection, echoed 1000 B/);
+			expect(await tryConnect(port)).toBe("ECONNREFUSED");
+		} finally {
+			command.kill("SIGKILL");
+		}
+	}, 90_000);
+});

@@ -17,6 +17,9 @@ const usageErrors: [string, string[], RegExp][] = [
 	["a stray argument", ["serve"], /unexpected argument 'serve'/],
 	["a bad drain timeout", ["--drain-timeout", "soon"], /invalid --drain-timeout 'soon'.*500ms/],
 	["a flag without its value", ["--port"], /--port.*missing/],
+	["an unclosed IPv6 bracket", ["--host", "[::1"], /invalid --host '\[::1'; write an IPv6 address as ::1 or \[::1\]/],
+	// Bun drops a `--` after the script from process.argv; Node keeps it, and it ends the options.
+	["options after --", ["--", "--port", "1"], /unexpected argument '--port'/],
 ];
 
 for (const runtime of ["node", "bun"] as Runtime[]) {
@@ -53,6 +56,14 @@ for (const runtime of ["node", "bun"] as Runtime[]) {
 			expect(await r.exit()).toBe(1);
 			expectOneLineError(r, /cannot listen on no-such-host\.invalid:0/);
 		});
+
+		for (const driver of runtime === "bun" ? ["node", "bun"] : ["node"]) {
+			test(`a host that is no address says so in the same words on the ${driver} driver`, async () => {
+				const r = run(runtime, ["--host", "999.1.1.1", "--port", "0", "--driver", driver]);
+				expect(await r.exit()).toBe(1);
+				expectOneLineError(r, /cannot listen on 999\.1\.1\.1:0: no such local address$/);
+			});
+		}
 
 		test("a privileged port without privileges exits 1 with permission denied", async () => {
 			// As root every port is allowed, so drop to nobody for this one run.

@@ -58,6 +58,7 @@ const describe = (address: string) => (address ? ` ${address}` : "");
  * error. Both Node and Bun report system errors with these codes.
  */
 export function listenErrorFrom(error: unknown, address: string): ListenError {
+	if (error instanceof ListenError) return error;
 	const code = errorCode(error);
 	const where = describe(address);
 	switch (code) {

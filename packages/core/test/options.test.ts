@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type Address, echo, MemoryDriver, serve } from "../src/index.ts";
-import { pattern, readAll, within } from "../src/testing/index.ts";
+import { assertBytes, concat, pattern, readAll, within } from "../src/testing/index.ts";
 
 describe("listener and serve options over MemoryDriver", () => {
 	test("maxConnections closes connections above the cap at once and counts them", async () => {
@@ -41,9 +41,38 @@ describe("listener and serve options over MemoryDriver", () => {
 		await c.write(pattern(0, 5));
 		// The echo, then the server's FIN, without our own end().
 		assert.equal((await within(readAll(c), 2000, "no FIN after the idle timeout")).byteLength, 5);
+		// A half-close, not a close: the peer may still send (the server discards it) until the abort.
+		await c.write(pattern(0, 1));
 		await within(c.closed, 2000, "the idle connection was not closed");
 		assert.deepEqual(outcomes, ["idle"]);
 		assert.equal(server.stats.errors, 0);
 		await server.abort();
+	});
+
+	test("idleTimeout spares a connection whose queued reply a slow peer is still reading", async () => {
+		// 4 KiB per delivery, read every 10 ms: the server's counters stand still while its queue drains.
+		const driver = new MemoryDriver({ chunkSize: 4096 });
+		const listener = await driver.listen({});
+		const outcomes: string[] = [];
+		const reply = pattern(0, 256 * 1024);
+		const server = serve(
+			listener,
+			async (connection) => {
+				await connection.write(reply);
+				await connection.end();
+			},
+			{ idleTimeout: 100, onClose: (_, info) => outcomes.push(info.outcome) },
+		);
+		const c = await driver.connect(listener.address, { highWaterMark: 4096 });
+		const chunks: Uint8Array[] = [];
+		for (let chunk = await c.read(); chunk !== null; chunk = await c.read()) {
+			chunks.push(chunk);
+			await new Promise((r) => setTimeout(r, 10));
+		}
+		assertBytes(concat(chunks), reply, "the reply to a slow reader");
+		c.close();
+		await within(c.closed, 2000, "the connection did not close");
+		await within(server.shutdown({ timeout: 100 }), 2000, "the server did not stop");
+		assert.deepEqual(outcomes, ["closed"]);
 	});
 });

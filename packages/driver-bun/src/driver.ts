@@ -1,4 +1,3 @@
-import { lookup } from "node:dns/promises";
 import { unlink } from "node:fs/promises";
 import {
 	type Address,
@@ -17,6 +16,7 @@ import {
 import {
 	BaseConnection,
 	BaseListener,
+	bindAddress,
 	clearStaleUnixSocket,
 	connectionErrorFrom,
 	hostPort,
@@ -63,16 +63,15 @@ export class BunDriver implements Driver {
 				server = Bun.listen<BunConnection | undefined>({ unix: options.path, socket: handlers, allowHalfOpen: true });
 				address = { transport: "unix", path: options.path };
 			} else {
-				// Bind the numeric address node:net would pick for the name, so that both drivers report the same one.
-				const bound = await lookup(host);
+				const bound = await bindAddress(host, port);
 				const tcp = Bun.listen<BunConnection | undefined>({
-					hostname: bound.address,
+					hostname: bound.host,
 					port,
 					socket: handlers,
 					allowHalfOpen: true,
 				});
 				server = tcp;
-				address = tcpAddress(bound.address, tcp.port, bound.family === 6 ? "IPv6" : "IPv4");
+				address = tcpAddress(bound.host, tcp.port, bound.family);
 			}
 		} catch (error) {
 			throw listenErrorFrom(error, options.path ?? hostPort(host, port));

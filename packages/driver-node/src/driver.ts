@@ -15,6 +15,7 @@ import {
 import {
 	BaseConnection,
 	BaseListener,
+	bindAddress,
 	clearStaleUnixSocket,
 	connectionErrorFrom,
 	hostPort,
@@ -55,12 +56,14 @@ export class NodeDriver implements Driver {
 		const server = net.createServer({ allowHalfOpen: true, noDelay: this.#noDelay, highWaterMark });
 		const where = options.path ?? hostPort(options.host ?? "127.0.0.1", options.port ?? 0);
 		if (options.path) await clearStaleUnixSocket(options.path, this);
+		// Bun's node:net does not resolve names itself; Node's does it the same way.
+		const host = options.path ? undefined : (await bindAddress(options.host ?? "127.0.0.1", options.port ?? 0)).host;
 		await new Promise<void>((resolve, reject) => {
 			server.once("error", reject);
 			try {
 				const target = options.path
 					? { path: options.path, backlog: options.backlog }
-					: { host: options.host ?? "127.0.0.1", port: options.port ?? 0, backlog: options.backlog };
+					: { host, port: options.port ?? 0, backlog: options.backlog };
 				server.listen(target, () => {
 					server.off("error", reject);
 					resolve();

@@ -4,7 +4,7 @@ import { formatDuration } from "../format.ts";
 import { type DriverChoice, parseDuration } from "../options.ts";
 import { runtimeName } from "../runtime.ts";
 import { UsageError } from "../usage-error.ts";
-import { type LoadResult, MAX_SIZE, quantile, runLoad, type Target } from "./load.ts";
+import { type LoadResult, MAX_SIZE, quantile, runLoad, STALL_MS, type Target } from "./load.ts";
 
 export interface BenchConfig {
 	readonly command: "bench";
@@ -37,9 +37,12 @@ Options:
   --json                print the result as one JSON object
   -h, --help            show this help
 
-Prints msg/s, MB/s (echoed payload, 1 MB = 10^6 bytes), latency percentiles,
-errors and mismatches. Exits 1 if any byte came back wrong or no message
-completed.`;
+Connections are opened before the clock starts. Prints msg/s, MB/s (echoed
+payload, 1 MB = 10^6 bytes), latency percentiles, errors and mismatches.
+Exits 1, with a line per cause, if any byte came back wrong, a connection
+could not be opened, the server closed or reset a connection early, sent a
+short reply, stalled for 5 s, did not answer the client's FIN, or no
+message completed.`;
 
 export function parseBench(argv: readonly string[]): BenchConfig | { readonly command: "bench-help" } {
 	const config = {
@@ -89,7 +92,10 @@ export function parseBench(argv: readonly string[]): BenchConfig | { readonly co
 }
 
 function parseTarget(text: string): Target {
-	if (text.startsWith("unix:")) return { path: text.slice(5) };
+	if (text.startsWith("unix:")) {
+		if (text.length === 5) throw new UsageError("unix: needs a socket path, such as unix:/tmp/echo.sock");
+		return { path: text.slice(5) };
+	}
 	const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(text);
 	const port = Number(match?.[3]);
 	if (!match || port < 1 || port > 65535) {
@@ -115,7 +121,13 @@ export async function benchCommand(config: BenchConfig, script: string): Promise
 	let target = config.target;
 	let server: Awaited<ReturnType<typeof startServer>> | undefined;
 	if (!target) {
-		server = await startServer(script, config.driver);
+		try {
+			server = await startServer(script, config.driver);
+		} catch (error) {
+			// The server's own reason, if it gave one, is already on stderr.
+			process.stderr.write(`echo-cli: bench could not start an echo server: ${(error as Error).message}\n`);
+			return 1;
+		}
 		target = { host: "127.0.0.1", port: server.port };
 	}
 	const live = process.stderr.isTTY && !config.json;
@@ -144,15 +156,56 @@ export async function benchCommand(config: BenchConfig, script: string): Promise
 	const where = "path" in target ? `unix:${target.path}` : `${target.host}:${target.port}`;
 	const report = summarize(config, result, server ? `${server.describe} (started by bench)` : where);
 	process.stdout.write(config.json ? `${JSON.stringify(report)}\n` : `${table(report)}\n`);
-	if (result.mismatches > 0) process.stderr.write(`echo-cli: ${result.mismatches} chunks came back wrong\n`);
-	else if (result.messages === 0)
-		process.stderr.write("echo-cli: no message completed; is an echo server listening there?\n");
-	return result.mismatches > 0 || result.messages === 0 ? 1 : 0;
+	const problems = verdict(result, config);
+	for (const line of problems) process.stderr.write(`echo-cli: ${line}\n`);
+	return problems.length > 0 ? 1 : 0;
+}
+
+/** Why the run failed, a line per cause; empty when every connection echoed everything and closed in order. */
+export function verdict(r: LoadResult, config: Pick<BenchConfig, "connections">): string[] {
+	const f = r.failures;
+	const n = (count: number) => `${count} of ${config.connections} connection${config.connections === 1 ? "" : "s"}`;
+	const lines: string[] = [];
+	if (r.mismatches > 0) lines.push(`${r.mismatches} chunks came back wrong`);
+	for (const [code, count] of Object.entries(f.connect))
+		lines.push(`${n(count)} could not connect: ${describeCode(code)}`);
+	if (f.closedEarly > 0) {
+		lines.push(
+			`${n(f.closedEarly)} closed by the server before the client was done, after at most ${f.closedEarlyAfter} bytes echoed`,
+		);
+	}
+	if (f.reset > 0) lines.push(`${n(f.reset)} reset by the server`);
+	for (const [code, count] of Object.entries(f.other)) lines.push(`${n(count)} failed: ${describeCode(code)}`);
+	if (f.shortReply > 0)
+		lines.push(`${n(f.shortReply)} got a short reply: up to ${f.shortBy} bytes missing before the server's FIN`);
+	if (f.stalled > 0) lines.push(`${n(f.stalled)} stalled: bytes in flight and no reply for ${STALL_MS / 1000} s`);
+	if (f.noFin > 0)
+		lines.push(`${n(f.noFin)} got every byte back, but no FIN from the server within ${STALL_MS / 1000} s of ours`);
+	if (lines.length === 0 && r.messages === 0) lines.push("no message completed in the measured window");
+	return lines;
+}
+
+function describeCode(code: string): string {
+	switch (code) {
+		case "ECONNREFUSED":
+			return "connection refused; is an echo server listening there?";
+		case "EMFILE":
+		case "ENFILE":
+			return "out of file descriptors; lower --connections or raise the limit with ulimit -n";
+		case "ETIMEDOUT":
+			return `no answer within ${STALL_MS / 1000} s`;
+		case "ENOENT":
+			return "no such socket file";
+		default:
+			return code;
+	}
 }
 
 function summarize(config: BenchConfig, r: LoadResult, server: string) {
 	const seconds = r.elapsed / 1000;
-	const ms = (q: number) => Number(quantile(r.latencies, q).toFixed(3));
+	// No sample, no figure: null rather than NaN.
+	const ms = (q: number) => (r.latencies.length === 0 ? null : Number(quantile(r.latencies, q).toFixed(3)));
+	const rate = (amount: number) => (seconds > 0 ? amount / seconds : 0);
 	return {
 		server,
 		client: runtimeName,
@@ -162,24 +215,27 @@ function summarize(config: BenchConfig, r: LoadResult, server: string) {
 		seconds: Number(seconds.toFixed(3)),
 		messages: r.messages,
 		allMessages: r.allMessages,
-		msgPerSecond: Math.round(r.messages / seconds),
-		mbPerSecond: Number((r.bytes / seconds / 1e6).toFixed(2)),
+		msgPerSecond: Math.round(rate(r.messages)),
+		mbPerSecond: Number((rate(r.bytes) / 1e6).toFixed(2)),
 		latencyMs: { p50: ms(0.5), p90: ms(0.9), p99: ms(0.99), p999: ms(0.999), max: ms(1) },
 		errors: r.errors,
+		failures: r.failures,
 		mismatches: r.mismatches,
 	};
 }
+
+const latency = (ms: number | null) => (ms === null ? "-" : `${ms} ms`);
 
 function table(report: ReturnType<typeof summarize>): string {
 	const l = report.latencyMs;
 	const cells = [
 		["msg/s", String(report.msgPerSecond)],
 		["MB/s", report.mbPerSecond.toFixed(1)],
-		["p50", `${l.p50} ms`],
-		["p90", `${l.p90} ms`],
-		["p99", `${l.p99} ms`],
-		["p99.9", `${l.p999} ms`],
-		["max", `${l.max} ms`],
+		["p50", latency(l.p50)],
+		["p90", latency(l.p90)],
+		["p99", latency(l.p99)],
+		["p99.9", latency(l.p999)],
+		["max", latency(l.max)],
 		["errors", String(report.errors)],
 		["mismatches", String(report.mismatches)],
 	];

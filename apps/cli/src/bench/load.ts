@@ -16,8 +16,30 @@ export interface LoadOptions {
 	readonly onProgress?: (snapshot: { elapsed: number; messages: number; bytes: number }) => void;
 }
 
+/** How connections failed, by cause; any of them makes the run fail. */
+export interface Failures {
+	/** The server closed (FIN) before the client was done. */
+	closedEarly: number;
+	/** Most bytes an early-closed connection got back. */
+	closedEarlyAfter: number;
+	/** The server reset the connection. */
+	reset: number;
+	/** Another socket error, by code. */
+	other: Record<string, number>;
+	/** The server answered our FIN with its own before echoing everything. */
+	shortReply: number;
+	/** Bytes the worst short reply lacked. */
+	shortBy: number;
+	/** Bytes were in flight and nothing came back for STALL_MS. */
+	stalled: number;
+	/** Everything came back but the server did not answer our FIN within STALL_MS. */
+	noFin: number;
+	/** Connections that could not be opened, by error code (ECONNREFUSED, EMFILE, ETIMEDOUT, ...). */
+	connect: Record<string, number>;
+}
+
 export interface LoadResult {
-	/** Milliseconds actually measured. */
+	/** Milliseconds actually measured: from the end of the warm-up to the end of the window or of the last connection. */
 	readonly elapsed: number;
 	/** Messages fully echoed in the measured window. */
 	readonly messages: number;
@@ -25,13 +47,18 @@ export interface LoadResult {
 	readonly bytes: number;
 	/** Round-trip times of the measured messages, in milliseconds, sorted. */
 	readonly latencies: Float64Array;
+	/** Connections that failed, whatever the cause. */
 	readonly errors: number;
+	readonly failures: Failures;
 	/** Chunks that did not match what was sent. */
 	readonly mismatches: number;
 	readonly connected: number;
 	/** Messages echoed over the whole run, warm-up included: CPU per message divides by this. */
 	readonly allMessages: number;
 }
+
+/** How long a connection may wait for the server (to connect, to reply, to close) before it counts as stalled. */
+export const STALL_MS = 5000;
 
 /** A prime period, so that no chunking lines up with it. */
 const PERIOD = 4_194_301;
@@ -60,34 +87,59 @@ function expected(id: number, offset: number, length: number): Buffer {
 }
 
 /**
- * Drives an echo server: each connection sends messages and checks every
- * byte that comes back against what it sent. Pingpong waits for each whole
- * message before the next; stream writes and reads at once.
+ * Drives an echo server: every connection is opened first, then each sends
+ * messages and checks every byte that comes back against what it sent.
+ * Pingpong waits for each whole message before the next; stream writes and
+ * reads at once. At the end each connection half-closes and expects the
+ * rest of its echo, then the server's FIN.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 	patternSource();
+	const failures: Failures = {
+		closedEarly: 0,
+		closedEarlyAfter: 0,
+		reset: 0,
+		other: {},
+		shortReply: 0,
+		shortBy: 0,
+		stalled: 0,
+		noFin: 0,
+		connect: {},
+	};
+	const count = (map: Record<string, number>, key: string) => {
+		map[key] = (map[key] ?? 0) + 1;
+	};
+	// Connect everything before the clock starts: a run must not measure its own connecting.
+	const sockets = await Promise.all(
+		Array.from({ length: options.connections }, () =>
+			open(options.target).catch((code: string) => {
+				count(failures.connect, code);
+				return undefined;
+			}),
+		),
+	);
 	const started = performance.now();
 	const measureFrom = started + options.warmup;
 	const measureUntil = measureFrom + options.duration;
 	let messages = 0;
 	let bytes = 0;
-	let errors = 0;
+	let failed = Object.values(failures.connect).reduce((a, b) => a + b, 0);
 	let mismatches = 0;
-	let connected = 0;
 	let allMessages = 0;
+	let lastActivity = started;
 	let latencies = new Float64Array(1 << 16);
-	let count = 0;
+	let samples = 0;
 	const record = (sentAt: number, now: number) => {
 		allMessages++;
 		if (sentAt < measureFrom || now > measureUntil) return;
 		messages++;
 		bytes += options.size;
-		if (count === latencies.length) {
+		if (samples === latencies.length) {
 			const grown = new Float64Array(latencies.length * 2);
 			grown.set(latencies);
 			latencies = grown;
 		}
-		latencies[count++] = now - sentAt;
+		latencies[samples++] = now - sentAt;
 	};
 
 	const progress = options.onProgress
@@ -99,28 +151,46 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 			}, 500)
 		: undefined;
 
-	const one = (id: number) =>
+	const run = (socket: net.Socket, id: number) =>
 		new Promise<void>((resolve) => {
-			const socket =
-				"path" in options.target
-					? net.connect({ path: options.target.path, allowHalfOpen: true })
-					: net.connect({ host: options.target.host, port: options.target.port, allowHalfOpen: true, noDelay: true });
 			let sent = 0;
 			let received = 0;
+			let ended = false;
 			/** End offsets of messages in flight and when they were sent. */
 			const inFlight: number[] = [];
 			const sentTimes: number[] = [];
 			let head = 0;
 			let finished = false;
-			const finish = () => {
+			let timer: ReturnType<typeof setTimeout> | undefined;
+			const finish = (failure?: () => void) => {
 				if (finished) return;
 				finished = true;
-				clearTimeout(deadline);
+				if (failure) {
+					failed++;
+					failure();
+				}
+				clearTimeout(timer);
+				lastActivity = Math.max(lastActivity, performance.now());
 				socket.destroy();
 				resolve();
 			};
-			// Whatever happens, a connection ends a few seconds after the measured window.
-			const deadline = setTimeout(finish, measureUntil - performance.now() + 5000);
+			// A connection that hears nothing for STALL_MS while it waits is stalled.
+			const watch = (ms: number) => {
+				clearTimeout(timer);
+				timer = setTimeout(
+					() =>
+						finish(() => {
+							if (received < sent) failures.stalled++;
+							else failures.noFin++;
+						}),
+					ms,
+				);
+			};
+			const end = () => {
+				ended = true;
+				socket.end();
+				watch(STALL_MS);
+			};
 			const sendOne = () => {
 				inFlight.push(sent + options.size);
 				sentTimes.push(performance.now());
@@ -128,24 +198,24 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 				sent += options.size;
 				return ok;
 			};
+			// A batch at a time: a server that drains at once must not let one connection starve the rest.
 			const pump = () => {
-				while (performance.now() < measureUntil) {
+				if (ended) return;
+				for (let i = 0; i < 16; i++) {
+					if (performance.now() >= measureUntil) {
+						end();
+						return;
+					}
 					if (!sendOne()) return;
 				}
-				socket.end();
+				setImmediate(pump);
 			};
-			socket.once("connect", () => {
-				connected++;
-				if (options.mode === "pingpong") sendOne();
-				else {
-					socket.on("drain", pump);
-					pump();
-				}
-			});
 			socket.on("data", (chunk: Buffer) => {
 				if (!chunk.equals(expected(id, received, chunk.byteLength))) mismatches++;
 				received += chunk.byteLength;
 				const now = performance.now();
+				// Once we are done sending, the rest of the echo may take long; only silence counts.
+				if (ended) watch(STALL_MS);
 				while (head < inFlight.length && (inFlight[head] as number) <= received) {
 					record(sentTimes[head] as number, now);
 					head++;
@@ -155,32 +225,84 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 					sentTimes.splice(0, head);
 					head = 0;
 				}
-				if (options.mode === "pingpong" && received === sent) {
+				if (options.mode === "pingpong" && received === sent && !ended) {
 					if (now < measureUntil) sendOne();
-					else socket.end();
+					else end();
 				}
 			});
-			socket.on("end", finish);
-			socket.on("close", finish);
-			socket.on("error", () => {
-				errors++;
-				finish();
-			});
+			const closed = () =>
+				finish(
+					!ended
+						? () => {
+								failures.closedEarly++;
+								failures.closedEarlyAfter = Math.max(failures.closedEarlyAfter, received);
+							}
+						: received < sent
+							? () => {
+									failures.shortReply++;
+									failures.shortBy = Math.max(failures.shortBy, sent - received);
+								}
+							: undefined,
+				);
+			socket.on("end", closed);
+			socket.on("close", closed);
+			socket.on("error", (error: NodeJS.ErrnoException) =>
+				finish(() => {
+					if (error.code === "ECONNRESET" || error.code === "EPIPE") failures.reset++;
+					else count(failures.other, error.code ?? error.message);
+				}),
+			);
+			if (socket.destroyed) {
+				finish(() => failures.closedEarly++);
+				return;
+			}
+			watch(measureUntil - performance.now() + STALL_MS);
+			if (options.mode === "pingpong") sendOne();
+			else {
+				socket.on("drain", pump);
+				pump();
+			}
 		});
 
-	await Promise.all(Array.from({ length: options.connections }, (_, id) => one(id)));
+	await Promise.all(sockets.map((socket, id) => (socket ? run(socket, id) : undefined)));
 	clearInterval(progress);
-	const measured = latencies.subarray(0, count).sort();
+	const measured = latencies.subarray(0, samples).sort();
 	return {
-		elapsed: Math.min(performance.now(), measureUntil) - measureFrom,
+		elapsed: Math.max(0, Math.min(lastActivity, measureUntil) - measureFrom),
 		messages,
 		bytes,
 		latencies: measured,
-		errors,
+		errors: failed,
+		failures,
 		mismatches,
-		connected,
+		connected: sockets.filter(Boolean).length,
 		allMessages,
 	};
+}
+
+/** Opens one connection; rejects with the error code (ETIMEDOUT after STALL_MS). */
+function open(target: Target): Promise<net.Socket> {
+	return new Promise((resolve, reject) => {
+		const socket =
+			"path" in target
+				? net.connect({ path: target.path, allowHalfOpen: true })
+				: net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+		const timer = setTimeout(() => {
+			socket.destroy();
+			reject("ETIMEDOUT");
+		}, STALL_MS);
+		socket.once("error", (error: NodeJS.ErrnoException) => {
+			clearTimeout(timer);
+			reject(error.code ?? "error");
+		});
+		socket.once("connect", () => {
+			clearTimeout(timer);
+			socket.removeAllListeners("error");
+			// Until the run starts, a failure only destroys the socket; the run sees that.
+			socket.on("error", () => {});
+			resolve(socket);
+		});
+	});
 }
 
 /** The value below which `q` of the sorted samples fall. */

@@ -8,4 +8,5 @@ export { connectionErrorFrom, errorCode, listenErrorFrom } from "../errors.ts";
 export { hostPort, sharedHost, tcpAddress } from "../format.ts";
 export { BaseConnection, type CloseListener } from "./base-connection.ts";
 export { BaseListener } from "./base-listener.ts";
+export { bindAddress } from "./host.ts";
 export { clearStaleUnixSocket, maxUnixPathBytes } from "./unix.ts";
