@@ -9,6 +9,8 @@ export interface ConnectionLine {
 	readonly bytesOut: number;
 	readonly duration: number;
 	readonly outcome: string;
+	/** The faults this connection got, as the CLI spells them. */
+	readonly faults?: string;
 }
 
 export interface SummaryLine {
@@ -17,6 +19,8 @@ export interface SummaryLine {
 	readonly errors: number;
 	readonly refused: number;
 	readonly aborted: number;
+	/** Per fault, how many connections got it. */
+	readonly faults?: Readonly<Record<string, number>>;
 }
 
 export interface Streams {
@@ -44,11 +48,18 @@ export class Logger {
 		this.#color = (stream) => !noColor && stream.isTTY === true;
 	}
 
-	listening(address: Address, driver: string, runtime: string): void {
+	listening(
+		address: Address,
+		driver: string,
+		runtime: string,
+		faults?: { readonly faults: readonly string[]; readonly seed: number },
+	): void {
 		if (this.#quiet) return;
 		const uri = formatAddress(address);
-		if (this.#json("stdout", "info", "listening", { address: uri, driver, runtime })) return;
+		if (this.#json("stdout", "info", "listening", { address: uri, driver, runtime, ...(faults ?? {}) })) return;
 		let banner = `listening on ${this.#paint("stdout", "1", uri)} (driver ${driver}, ${runtime})`;
+		if (faults)
+			banner += `\nfaults: ${faults.faults.join(" ")} (seed ${faults.seed}; --fault-seed ${faults.seed} repeats them)`;
 		if (address.transport === "tcp") {
 			const host = address.host === "0.0.0.0" ? "127.0.0.1" : address.host === "::" ? "::1" : address.host;
 			banner += `\ntry it: nc ${host} ${address.port}`;
@@ -65,7 +76,7 @@ export class Logger {
 		if (this.#json("stderr", "info", "connection", { peer, durationMs: duration, ...counts })) return;
 		const color = line.outcome === "closed" ? "32" : line.outcome === "idle" ? "33" : "31";
 		this.#streams.stderr.write(
-			`${peer} in ${line.bytesIn} B out ${line.bytesOut} B ${formatDuration(line.duration)} ${this.#paint("stderr", color, line.outcome)}\n`,
+			`${peer} in ${line.bytesIn} B out ${line.bytesOut} B ${formatDuration(line.duration)} ${this.#paint("stderr", color, line.outcome)}${line.faults ? ` faults ${line.faults}` : ""}\n`,
 		);
 	}
 
@@ -113,9 +124,13 @@ export class Logger {
 			line.refused > 0 ? `${line.refused} refused` : "",
 			line.aborted > 0 ? `${plural(line.aborted, "peer")} still connected at the drain timeout, disconnected` : "",
 		].filter(Boolean);
+		const faults = Object.entries(line.faults ?? {})
+			.map(([name, count]) => `${name} ${count}`)
+			.join(", ");
 		this.#streams.stdout.write(
 			`served ${plural(line.accepted, "connection")}, echoed ${formatBytes(line.bytesOut)} ` +
-				`(${line.bytesOut} bytes), ${plural(line.errors, "error")}${extra.map((e) => `, ${e}`).join("")}\n`,
+				`(${line.bytesOut} bytes), ${plural(line.errors, "error")}${extra.map((e) => `, ${e}`).join("")}` +
+				`${faults ? `; faults: ${faults}` : ""}\n`,
 		);
 	}
 

@@ -1,4 +1,6 @@
+import type { Fault } from "@echo-cli/core";
 import { parseFlags } from "./args.ts";
+import { FAULT_EXAMPLES, parseFault } from "./faults.ts";
 import { UsageError } from "./usage-error.ts";
 
 export type DriverChoice = "auto" | "node" | "bun";
@@ -20,6 +22,10 @@ export interface ServeConfig {
 	/** Bytes dumped per connection and direction, or undefined for no dump. */
 	readonly hexdump: number | undefined;
 	readonly logFormat: LogFormat;
+	/** Faults to inject, in the order given; empty for a plain echo. */
+	readonly faults: readonly Fault[];
+	/** Seeds which connections get which faults; undefined picks one (printed at start). */
+	readonly faultSeed: number | undefined;
 }
 
 export type Command = ServeConfig | { readonly command: "help" } | { readonly command: "version" };
@@ -48,6 +54,12 @@ Options:
   --verbose               print a line per connection: peer, bytes, duration, outcome
   --hexdump               dump each connection's traffic to stderr, in hex and ASCII
   --hexdump-limit BYTES   bytes dumped per connection and direction (default 4096)
+  --fault SPEC            misbehave on purpose; repeatable, applied in order. Add
+                          @P% to apply it to P% of connections (reset-after=64KiB@10%):
+${FAULT_EXAMPLES.map(([example, meaning]) => `                            ${example.padEnd(27)}${meaning}`).join("\n")}
+  --fault-seed N          seeds which connections get which faults (default: picked
+                          at start and printed); the same seed and the same order of
+                          connections give the same faults
   --log-format FORMAT     text or json (one JSON object per line) (default text)
   -h, --help              show this help
   -V, --version           print the version
@@ -69,20 +81,10 @@ Runtime: the published bin runs on Node. To run on Bun: bunx --bun @echo-cli/cli
 the command under Bun when bun is on the PATH.`;
 
 const DRIVERS: readonly DriverChoice[] = ["auto", "node", "bun"];
-const VALUE_OPTIONS = new Map([
-	["--host", "--host"],
-	["--port", "--port"],
-	["-p", "--port"],
-	["--driver", "--driver"],
-	["--drain-timeout", "--drain-timeout"],
-	["--idle-timeout", "--idle-timeout"],
-	["--max-connections", "--max-connections"],
-	["--hexdump-limit", "--hexdump-limit"],
-]);
 
 export function parseCommand(argv: readonly string[], env: Record<string, string | undefined>): Command {
 	const config = {
-		args: joinNegativeValues(argv),
+		args: [...argv],
 		allowPositionals: true,
 		strict: true,
 		options: {
@@ -98,6 +100,8 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 			hexdump: { type: "boolean" },
 			"hexdump-limit": { type: "string" },
 			"log-format": { type: "string" },
+			fault: { type: "string", multiple: true },
+			"fault-seed": { type: "string" },
 			help: { type: "boolean", short: "h" },
 			version: { type: "boolean", short: "V" },
 		},
@@ -121,6 +125,9 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 	}
 	const host = values.host ?? "127.0.0.1";
 	if (host.trim() === "") throw new UsageError("--host is empty; give an address such as 127.0.0.1 or ::1");
+	if (/[[\]]/.test(host) && !/^\[[^[\]]+\]$/.test(host)) {
+		throw new UsageError(`invalid --host '${host}'; write an IPv6 address as ::1 or [::1]`);
+	}
 	const unix = values.unix;
 	if (unix !== undefined) {
 		if (unix === "") throw new UsageError("--unix is empty; give a socket path such as /tmp/echo.sock");
@@ -131,6 +138,12 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 	const logFormat = values["log-format"] ?? "text";
 	if (logFormat !== "text" && logFormat !== "json") {
 		throw new UsageError(`unknown --log-format '${logFormat}'; choose text or json`);
+	}
+	const faults = (values.fault ?? []).map(parseFault);
+	const seedText = values["fault-seed"];
+	if (seedText !== undefined && faults.length === 0) throw new UsageError("--fault-seed needs --fault");
+	if (seedText !== undefined && !/^\d{1,10}$/.test(seedText)) {
+		throw new UsageError(`invalid --fault-seed '${seedText}'; give a whole number from 0 to 4294967295`);
 	}
 	if (values["hexdump-limit"] !== undefined && !values.hexdump) {
 		throw new UsageError("--hexdump-limit needs --hexdump");
@@ -152,6 +165,8 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 		verbose: values.verbose ?? false,
 		hexdump: values.hexdump ? parseCount(values["hexdump-limit"] ?? "4096", "--hexdump-limit", "bytes") : undefined,
 		logFormat,
+		faults,
+		faultSeed: seedText === undefined ? undefined : Number(seedText) >>> 0,
 	};
 }
 
@@ -185,19 +200,4 @@ function parseCount(text: string, flag: string, what: string): number {
 		throw new UsageError(`invalid ${flag} '${text}'; give a whole number of ${what}, 1 or more`);
 	}
 	return value;
-}
-
-/** parseArgs reads `--port -1` as a missing value; pass it on as `--port=-1` so the check can name it. */
-function joinNegativeValues(argv: readonly string[]): string[] {
-	const out: string[] = [];
-	for (let i = 0; i < argv.length; i++) {
-		const arg = argv[i] as string;
-		const next = argv[i + 1];
-		const long = VALUE_OPTIONS.get(arg);
-		if (long && next !== undefined && /^-\d/.test(next)) {
-			out.push(`${long}=${next}`);
-			i++;
-		} else out.push(arg);
-	}
-	return out;
 }

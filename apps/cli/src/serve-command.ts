@@ -1,4 +1,15 @@
-import { type Address, type Driver, echo, formatAddress, ListenError, type Listener, serve } from "@echo-cli/core";
+import {
+	type Address,
+	type Connection,
+	type Driver,
+	describeFault,
+	echo,
+	formatAddress,
+	ListenError,
+	type Listener,
+	serve,
+	withFaults,
+} from "@echo-cli/core";
 import { formatDuration, plural } from "./format.ts";
 import { dumpingEcho } from "./hexdump.ts";
 import { descriptorCapacity } from "./limits.ts";
@@ -31,9 +42,10 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 		if (config.verbose) log.refused(remote, "out of file descriptors");
 		const now = performance.now();
 		if (now - lastWarning >= DESCRIPTOR_WARNING_INTERVAL) {
+			// The count covers the burst since the last warning; the exit summary has the total.
 			log.warning(
 				`refusing connections: ${fdCap} open connections use the file descriptor limit (${descriptors?.limit}); ` +
-					`${plural(refusedSinceWarning, "connection")} closed at once; raise the limit with ulimit -n`,
+					`new connections are closed at once until some close${refusedSinceWarning > 1 ? ` (${refusedSinceWarning} since the last warning)` : ""}; raise the limit with ulimit -n`,
 			);
 			lastWarning = now;
 			refusedSinceWarning = 0;
@@ -55,7 +67,19 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 		throw error;
 	}
 
-	const handler = config.hexdump !== undefined ? dumpingEcho(log, config.hexdump) : echo;
+	const base = config.hexdump !== undefined ? dumpingEcho(log, config.hexdump) : echo;
+	const faultSeed = config.faultSeed ?? Math.floor(Math.random() * 4294967296);
+	/** Per connection, the faults it got (only kept for --verbose); per fault, how many got it. */
+	const faultsOf = new Map<Connection, string>();
+	const faultCounts = new Map<string, number>(config.faults.map((f) => [describeFault(f), 0]));
+	const handler = withFaults(base, config.faults, {
+		seed: faultSeed,
+		onChoice(connection, faults) {
+			const names = faults.map(describeFault);
+			for (const name of names) faultCounts.set(name, (faultCounts.get(name) ?? 0) + 1);
+			if (config.verbose && names.length > 0) faultsOf.set(connection, names.join(" "));
+		},
+	});
 	const server = serve(listener, handler, {
 		idleTimeout: config.idleTimeout,
 		onError(error, connection) {
@@ -63,15 +87,23 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 		},
 		onClose(connection, info) {
 			if (!config.verbose) return;
+			const faults = faultsOf.get(connection);
+			faultsOf.delete(connection);
 			log.connection(connection.remote, {
 				bytesIn: connection.bytesRead,
 				bytesOut: connection.bytesWritten - connection.outboundBytes,
 				duration: info.duration,
 				outcome: info.outcome,
+				...(faults ? { faults } : {}),
 			});
 		},
 	});
-	log.listening(listener.address, driver.name, runtimeName);
+	log.listening(
+		listener.address,
+		driver.name,
+		runtimeName,
+		config.faults.length > 0 ? { faults: [...faultCounts.keys()], seed: faultSeed } : undefined,
+	);
 
 	let unwatch = () => {};
 	const reason = await new Promise<string>((resolve) => {
@@ -105,6 +137,7 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 		errors: stats.errors,
 		refused: listener.refusedCount,
 		aborted: result.aborted,
+		...(config.faults.length > 0 ? { faults: Object.fromEntries(faultCounts) } : {}),
 	});
 	return 0;
 }
