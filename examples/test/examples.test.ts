@@ -98,3 +98,17 @@ describe("package README examples", () => {
 		}
 	}
 });
+
+describe("the fault injection example", () => {
+	const file = here("../client-vs-faults.test.mjs");
+	test("runs under node --test", () => {
+		const result = spawnSync("node", ["--test", file], { encoding: "utf8", timeout: 60_000 });
+		expect(result.stdout).toMatch(/# pass 3/);
+		expect(result.status).toBe(0);
+	}, 70_000);
+
+	test("is what the README shows", () => {
+		const readme = readFileSync(here("../../README.md"), "utf8");
+		expect(readme).toContain(`\`\`\`js\n${readFileSync(file, "utf8")}\`\`\``);
+	});
+});
