@@ -1,5 +1,8 @@
 import { readFileSync } from "node:fs";
 
+/** Set by a launcher to its own PID, for the process it starts. */
+export const LAUNCHER_ENV = "ECHO_CLI_LAUNCHER_PID";
+
 /** How often the process tree is looked at. */
 const INTERVAL = 500;
 
@@ -26,6 +29,12 @@ export function watchParents(gone: (pid: number) => void): () => void {
 	const initial = process.ppid;
 	if (initial <= 1) return () => {};
 	const ancestors = readAncestors();
+	// A launcher that says so (the Node process that re-ran us under Bun) is watched even as a session leader.
+	const launcher = Number(process.env[LAUNCHER_ENV]);
+	const started = Number.isInteger(launcher) && launcher > 1 ? stat(launcher)?.started : undefined;
+	if (ancestors && started !== undefined && !ancestors.some((a) => a.pid === launcher)) {
+		ancestors.push({ pid: launcher, started });
+	}
 	const timer = setInterval(() => {
 		const lost = ancestors
 			? ancestors.find((a) => stat(a.pid)?.started !== a.started)?.pid

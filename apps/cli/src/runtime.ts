@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import type { Driver } from "@echo-cli/core";
 import { NodeDriver } from "@echo-cli/driver-node";
 import type { DriverChoice } from "./options.ts";
+import { LAUNCHER_ENV } from "./parent.ts";
 
 declare const Bun: { version: string } | undefined;
 
@@ -28,7 +29,10 @@ export async function loadDriver(choice: DriverChoice): Promise<Driver | undefin
 export function rerunUnderBun(argv: readonly string[]): Promise<number | undefined> {
 	const script = process.argv[1] as string;
 	return new Promise((resolve) => {
-		const child = spawn("bun", [script, ...argv], { stdio: "inherit" });
+		const child = spawn("bun", [script, ...argv], {
+			stdio: "inherit",
+			env: { ...process.env, [LAUNCHER_ENV]: String(process.pid) },
+		});
 		const forward = (signal: NodeJS.Signals) => child.kill(signal);
 		child.once("error", () => resolve(undefined));
 		child.once("spawn", () => {

@@ -52,6 +52,15 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 		}
 	};
 
+	// Listening for the reasons to stop comes first: a signal during start-up drains like any other.
+	let unwatch = () => {};
+	const stop = new Promise<string>((resolve) => {
+		process.once("SIGINT", () => resolve("SIGINT"));
+		process.once("SIGTERM", () => resolve("SIGTERM"));
+		// Stopping a launcher (npx, bun run) by its PID must not leave this server running as an orphan.
+		unwatch = watchParents((pid) => resolve(`parent process ${pid} exited`));
+	});
+
 	let listener: Listener;
 	try {
 		listener = await driver.listen({
@@ -105,13 +114,7 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 		config.faults.length > 0 ? { faults: [...faultCounts.keys()], seed: faultSeed } : undefined,
 	);
 
-	let unwatch = () => {};
-	const reason = await new Promise<string>((resolve) => {
-		process.once("SIGINT", () => resolve("SIGINT"));
-		process.once("SIGTERM", () => resolve("SIGTERM"));
-		// Stopping a launcher (npx, bun run) by its PID must not leave this server running as an orphan.
-		unwatch = watchParents((pid) => resolve(`parent process ${pid} exited`));
-	});
+	const reason = await stop;
 	unwatch();
 	const stoppedAt = performance.now();
 	// A second signal means: stop now. But one Ctrl-C reaches every process of the terminal's

@@ -78,6 +78,30 @@ for (const [runtime, driver] of combos) {
 			expect(cli.stdout()).toMatch(/, 1 refused/);
 		});
 
+		test("--idle-timeout: a slow reader whose echo is held back by backpressure is not cut as idle", async () => {
+			const cli = await start(runtime, ["--driver", driver, "--idle-timeout", "300ms"]);
+			const socket = await connect(cli.port);
+			const payload = pattern(0, 8 << 20);
+			socket.pause();
+			socket.end(payload);
+			const chunks: Buffer[] = [];
+			const ended = new Promise<string>((resolve) => {
+				socket.once("end", () => resolve("fin"));
+				socket.once("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
+			});
+			// Five times the timeout reading one buffer every 100 ms: the server's counters stand still, its queue drains.
+			for (let i = 0; i < 15; i++) {
+				await new Promise((resolve) => setTimeout(resolve, 100));
+				const chunk = socket.read() as Buffer | null;
+				if (chunk) chunks.push(chunk);
+			}
+			socket.on("data", (d: Buffer) => chunks.push(d));
+			socket.resume();
+			expect(await ended).toBe("fin");
+			assertBytes(new Uint8Array(Buffer.concat(chunks)), payload, "the echo to a slow reader");
+			socket.destroy();
+		}, 30_000);
+
 		test("--idle-timeout: an idle connection is half-closed, then closed; traffic keeps one open", async () => {
 			const cli = await start(runtime, ["--driver", driver, "--idle-timeout", "1s", "--verbose"]);
 			const busy = await connect(cli.port);
@@ -179,7 +203,8 @@ for (const [runtime, driver] of combos) {
 			socket.end(payload);
 			assertBytes(await echoed, payload, "echo with --hexdump");
 			await eventually(
-				() => (cli.stderr().match(/dump limit of 16 bytes reached/g) ?? []).length === 2,
+				// Each says which connection it is about.
+				() => (cli.stderr().match(/tcp:\/\/127\.0\.0\.1:\d+ [<>] dump limit of 16 bytes reached/g) ?? []).length === 2,
 				5000,
 				cli.stderr,
 			);

@@ -1,10 +1,23 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, symlinkSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { execPath } from "node:process";
-import { expectOneLineError, killAll, type Runtime, run, start } from "./harness.ts";
+import { isAlive, tryConnect } from "@echo-cli/core/testing";
+import {
+	BUN,
+	CLI,
+	connect,
+	eventually,
+	expectOneLineError,
+	killAll,
+	type Runtime,
+	received,
+	run,
+	start,
+} from "./harness.ts";
 
 afterEach(killAll);
 
@@ -126,13 +139,87 @@ describe("driver choice", () => {
 		expect(cli.stdout()).toContain("served 0 connections");
 	});
 
+	test("--driver bun on Node without bun, with --log-format json: the error is JSON too", async () => {
+		const bin = mkdtempSync(join(tmpdir(), "echo-cli-path-"));
+		symlinkSync(execFileSync("sh", ["-c", "command -v node"]).toString().trim(), join(bin, "node"));
+		const r = run("node", ["--driver", "bun", "--log-format", "json"], { PATH: bin });
+		expect(await r.exit()).toBe(1);
+		const record = JSON.parse(r.stderr()) as { level: string; message: string };
+		expect(record.level).toBe("error");
+		expect(record.message).toMatch(/needs the Bun runtime/);
+	});
+
 	test("--driver bun on Node without bun says how to run on Bun and exits 1", async () => {
 		const bin = mkdtempSync(join(tmpdir(), "echo-cli-path-"));
-		const { execFileSync } = await import("node:child_process");
 		symlinkSync(execFileSync("sh", ["-c", "command -v node"]).toString().trim(), join(bin, "node"));
 		const r = run("node", ["--driver", "bun"], { PATH: bin });
 		expect(await r.exit()).toBe(1);
 		// The advice must work with Node.js and npm only.
 		expectOneLineError(r, /needs the Bun runtime.*npx -y bun \S*cli\.js --driver bun$/);
+	});
+
+	describe("--driver bun on Node, re-run under Bun", () => {
+		const withBun = { PATH: `${dirname(BUN)}:${process.env.PATH}` };
+		const launch = async () => {
+			// Its own process group, as a terminal's foreground job is.
+			const parent = spawn("node", [CLI, "--driver", "bun", "--port", "0"], {
+				detached: true,
+				env: { ...process.env, ...withBun, NO_COLOR: "1" },
+				stdio: ["ignore", "pipe", "pipe"],
+			});
+			let out = "";
+			parent.stdout.on("data", (d: Buffer) => {
+				out += d;
+			});
+			const closed = new Promise<void>((resolve) => parent.stdout.once("close", () => resolve()));
+			await eventually(
+				() => /listening on tcp:\/\/127\.0\.0\.1:\d+ \(driver bun, Bun/.test(out),
+				15_000,
+				() => out,
+			);
+			const port = Number(/:(\d+) \(driver bun/.exec(out)?.[1]);
+			return { parent, port, out: () => out, closed };
+		};
+
+		test("one Ctrl-C to the process group drains once and exits 0 with the summary", async () => {
+			const { parent, port, out, closed } = await launch();
+			try {
+				const c = await connect(port);
+				c.write(Uint8Array.of(1, 2, 3));
+				await received(c, 3);
+				c.end();
+				process.kill(-(parent.pid as number), "SIGINT");
+				const status = await new Promise<number | null>((resolve) => parent.once("exit", (code) => resolve(code)));
+				await closed;
+				expect(status).toBe(0);
+				expect(out()).toMatch(/served 1 connection, echoed 3 B/);
+				expect(out()).not.toMatch(/again, exiting without draining/);
+			} finally {
+				if (parent.exitCode === null) process.kill(-(parent.pid as number), "SIGKILL");
+			}
+		}, 30_000);
+
+		test("kill -9 of the Node parent: the Bun child drains and exits instead of serving on", async () => {
+			const { parent, port, out, closed } = await launch();
+			const child = Number(
+				execFileSync("pgrep", ["-P", String(parent.pid)])
+					.toString()
+					.trim()
+					.split("\n")[0],
+			);
+			try {
+				process.kill(parent.pid as number, "SIGKILL");
+				await eventually(
+					() => !isAlive(child),
+					10_000,
+					() => "the Bun child outlived its parent",
+				);
+				await closed;
+				expect(out()).toMatch(/served 0 connections/);
+				expect(await tryConnect(port)).toBe("ECONNREFUSED");
+			} finally {
+				if (isAlive(child)) process.kill(child, "SIGKILL");
+			}
+		}, 30_000);
 	});
 });
