@@ -41,6 +41,8 @@ const turbo = await step("bun", [
 	"test",
 	"check:publish",
 	"--concurrency=1",
+	// Every tier runs and reports, even after one fails.
+	"--continue",
 	"--log-order=grouped",
 ]);
 
