@@ -13,6 +13,9 @@
  * The key words MUST, MUST NOT and MAY are used as in RFC 2119.
  */
 
+// Listener and Connection are AsyncDisposable: consumers' type checks need this lib, whatever theirs says.
+/// <reference lib="esnext.disposable" preserve="true" />
+
 import type { ConnectionError, ListenError, MisuseError } from "./errors.ts";
 
 /** Where a listener listens or a connection is bound. */

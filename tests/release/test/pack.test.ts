@@ -4,7 +4,7 @@
  * no registry, then used under plain Node and under Bun.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -124,4 +124,108 @@ describe("packed packages", () => {
 			expect(await exited).toBe(0);
 		});
 	}
+});
+
+test("npx echo-cli stops, with its summary, when npx is sent SIGTERM by its PID", async () => {
+	// npx runs the bin as npm exec -> sh -c echo-cli -> node: the server must not outlive npx.
+	const npx = spawn("npx", ["--no-install", "echo-cli", "--port", "0"], {
+		cwd: consumer,
+		stdio: ["ignore", "pipe", "pipe"],
+	});
+	children.push(npx);
+	let out = "";
+	npx.stdout.on("data", (d: Buffer) => {
+		out += d;
+	});
+	// The server holds the pipe too: its end means every process of the command is gone.
+	const gone = new Promise<void>((resolve) => npx.stdout.once("close", () => resolve()));
+	const port = await new Promise<number>((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error(`no banner from npx echo-cli: ${out}`)), 30_000);
+		npx.stdout.on("data", () => {
+			const match = /listening on tcp:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+			if (!match) return;
+			clearTimeout(timer);
+			resolve(Number(match[1]));
+		});
+	});
+	npx.kill("SIGTERM");
+	await Promise.race([
+		gone,
+		new Promise((_, reject) => setTimeout(() => reject(new Error("the server outlived npx")), 15_000)),
+	]);
+	expect(out).toMatch(/served 0 connections/);
+	const refused = await new Promise<string>((resolve) => {
+		const probe = net.connect({ port, host: "127.0.0.1" });
+		probe.once("connect", () => {
+			probe.destroy();
+			resolve("connected");
+		});
+		probe.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
+	});
+	expect(refused).toBe("ECONNREFUSED");
+}, 60_000);
+
+describe("a strict TypeScript consumer of the packed packages, without skipLibCheck", () => {
+	const compilers = [
+		["TypeScript 7", join(root, "node_modules/.bin/tsc")],
+		["TypeScript 5.9", join(root, "tests/release/node_modules/typescript5/bin/tsc")],
+	] as const;
+	for (const [name, tsc] of compilers) {
+		test(`${name} type-checks an application on core, the node driver and faults`, () => {
+			const dir = join(consumer, `types-${name.replace(/\W+/g, "")}`);
+			mkdirSync(dir, { recursive: true });
+			writeFileSync(
+				join(dir, "tsconfig.json"),
+				JSON.stringify({
+					compilerOptions: {
+						strict: true,
+						target: "es2022",
+						lib: ["es2022"],
+						module: "nodenext",
+						moduleResolution: "nodenext",
+						types: [],
+						noEmit: true,
+						skipLibCheck: false,
+					},
+					include: ["app.ts"],
+				}),
+			);
+			writeFileSync(
+				join(dir, "app.ts"),
+				[
+					'import { echo, type Listener, serve, type TcpAddress, withFaults } from "@echo-cli/core";',
+					'import { NodeDriver } from "@echo-cli/driver-node";',
+					"export async function start(): Promise<number> {",
+					"\tconst listener: Listener<TcpAddress> = await new NodeDriver().listen({ port: 0 });",
+					'\tconst server = serve(listener, withFaults(echo, [{ kind: "latency", delay: 1 }]));',
+					"\tawait server.shutdown();",
+					"\treturn listener.address.port;",
+					"}",
+					"",
+				].join("\n"),
+			);
+			writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
+			// The packages are installed one level up; Node resolution finds them from here.
+			const result = spawnSync(tsc, ["-p", dir], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+			expect(`${result.stdout}${result.stderr}`).toBe("");
+			expect(result.status).toBe(0);
+		}, 120_000);
+	}
+});
+
+test("every source map in the tarballs carries its sources, so stack traces resolve", () => {
+	let maps = 0;
+	for (const file of readdirSync(tarballs)) {
+		const listing = run("tar", ["-tzf", join(tarballs, file)], work).split("\n");
+		for (const entry of listing.filter((e) => e.endsWith(".js.map"))) {
+			const map = JSON.parse(run("tar", ["-xOzf", join(tarballs, file), entry], work)) as {
+				sources: string[];
+				sourcesContent?: (string | null)[];
+			};
+			maps++;
+			expect(map.sourcesContent?.length).toBe(map.sources.length);
+			for (const content of map.sourcesContent ?? []) expect(typeof content).toBe("string");
+		}
+	}
+	expect(maps).toBeGreaterThan(10);
 });
