@@ -1,16 +1,5 @@
+import { seeded } from "../random.ts";
 import type { Fault } from "./spec.ts";
-
-/** mulberry32: small, fast and the same on every runtime. */
-export function seeded(seed: number): () => number {
-	let state = seed >>> 0;
-	return () => {
-		state = (state + 0x6d2b79f5) >>> 0;
-		let t = state;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 /** The faults one connection gets, and the seed of its own randomness (jitter, slice sizes). */
 export interface Choice {

@@ -1,5 +1,6 @@
 import { type Connection, DEFAULT_HIGH_WATER_MARK, type Handler, type Receiver } from "../contract.ts";
-import { chooser, seeded } from "./choose.ts";
+import { seeded } from "../random.ts";
+import { chooser } from "./choose.ts";
 import { FaultyConnection } from "./faulty-connection.ts";
 import type { Fault } from "./spec.ts";
 

@@ -1,20 +1,13 @@
+import { seeded } from "../random.ts";
+
 /**
  * Byte helpers for tests: a seeded PRNG, a prime-period pattern that
  * catches shifted, duplicated and missing bytes, and comparisons that report
  * the first differing offset instead of dumping megabytes.
  */
 
-/** A small deterministic PRNG (mulberry32). */
-export function random(seed: number): () => number {
-	let state = seed >>> 0;
-	return () => {
-		state = (state + 0x6d2b79f5) >>> 0;
-		let t = state;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
+/** A small deterministic PRNG (mulberry32), the one the fault stages use. */
+export const random: (seed: number) => () => number = seeded;
 
 /**
  * The seed of this test run: `FC_SEED` when set, otherwise one picked now and
