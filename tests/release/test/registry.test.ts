@@ -1,0 +1,237 @@
+/**
+ * The release flow against a real registry on loopback (verdaccio from npm):
+ * the real `version-packages` and `release` scripts publish from a scratch
+ * copy, then the packages are installed and run as users do.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { homedir, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const work = mkdtempSync(join(tmpdir(), "echo-cli-registry-"));
+const scratch = join(work, "repo");
+const verdaccio = join(process.env.HOME ?? homedir(), ".cache/echo-cli/verdaccio-6.8.0");
+const children: ChildProcess[] = [];
+const identity = {
+	GIT_AUTHOR_NAME: "Release Test",
+	GIT_AUTHOR_EMAIL: "release@test.invalid",
+	GIT_COMMITTER_NAME: "Release Test",
+	GIT_COMMITTER_EMAIL: "release@test.invalid",
+};
+let registry = "";
+let token = "";
+let version = "";
+
+function sh(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
+	const result = spawnSync(command, args, {
+		cwd,
+		env: { ...process.env, ...env },
+		encoding: "utf8",
+		timeout: 240_000,
+	});
+	if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
+	return result.stdout;
+}
+
+async function freePort(): Promise<number> {
+	const probe = net.createServer().listen(0, "127.0.0.1");
+	await new Promise((resolve) => probe.once("listening", resolve));
+	const port = (probe.address() as net.AddressInfo).port;
+	await new Promise((resolve) => probe.close(resolve));
+	return port;
+}
+
+beforeAll(async () => {
+	// verdaccio 6.8.0 runs on Node 20 with node-fetch 2.7.0; it is installed once and kept.
+	if (!existsSync(join(verdaccio, "node_modules/verdaccio/bin/verdaccio"))) {
+		mkdirSync(verdaccio, { recursive: true });
+		writeFileSync(
+			join(verdaccio, "package.json"),
+			JSON.stringify({ private: true, dependencies: { verdaccio: "6.8.0" }, overrides: { "node-fetch": "2.7.0" } }),
+		);
+		sh("npm", ["install", "--no-audit", "--no-fund", "--silent"], verdaccio);
+	}
+	const port = await freePort();
+	registry = `http://127.0.0.1:${port}/`;
+	writeFileSync(
+		join(work, "config.yaml"),
+		[
+			`storage: ${join(work, "storage")}`,
+			`auth: { htpasswd: { file: ${join(work, "htpasswd")}, max_users: 10 } }`,
+			"uplinks: {}",
+			"packages: { '**': { access: $all, publish: $authenticated } }",
+			"log: { type: stdout, format: pretty, level: error }",
+		].join("\n"),
+	);
+	const server = spawn(
+		"node",
+		[
+			join(verdaccio, "node_modules/verdaccio/bin/verdaccio"),
+			"--config",
+			join(work, "config.yaml"),
+			"--listen",
+			`127.0.0.1:${port}`,
+		],
+		{ stdio: "ignore" },
+	);
+	children.push(server);
+	for (let i = 0; i < 100; i++) {
+		if ((await fetch(`${registry}-/ping`).catch(() => undefined))?.ok) break;
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+	const user = await fetch(`${registry}-/user/org.couchdb.user:release`, {
+		method: "PUT",
+		headers: { "content-type": "application/json" },
+		body: JSON.stringify({ name: "release", password: "release-password" }),
+	});
+	token = ((await user.json()) as { token: string }).token;
+
+	// A scratch copy of the repository as committed, with its own git history.
+	const tracked = sh("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], root).split("\0");
+	for (const file of tracked.filter(Boolean)) {
+		if (existsSync(join(root, file))) cpSync(join(root, file), join(scratch, file), { recursive: true });
+	}
+	const bun = process.execPath;
+	const env = { ...identity, PATH: `${dirname(bun)}:${process.env.PATH}`, TURBO_TELEMETRY_DISABLED: "1" };
+	sh(bun, ["install", "--frozen-lockfile"], scratch, env);
+	sh("git", ["init", "-q"], scratch, env);
+	sh("git", ["add", "-A"], scratch, env);
+	sh("git", ["commit", "-qm", "scratch"], scratch, env);
+	sh(bun, ["run", "version-packages"], scratch, env);
+	sh("git", ["add", "-A"], scratch, env);
+	sh("git", ["commit", "-qm", "version packages"], scratch, env);
+	version = JSON.parse(
+		sh("node", ["-p", "JSON.stringify(require('./apps/cli/package.json').version)"], scratch),
+	) as string;
+	sh(bun, ["run", "release", "--registry", registry], scratch, {
+		...env,
+		NPM_CONFIG_TOKEN: token,
+		ECHO_CLI_RELEASE_TESTED: "1",
+	});
+}, 600_000);
+
+afterAll(() => {
+	for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+	rmSync(work, { recursive: true, force: true });
+});
+
+const userEnv = () => ({ npm_config_registry: registry, NPM_CONFIG_REGISTRY: registry, BUN_CONFIG_REGISTRY: registry });
+
+describe("published to a registry on loopback", () => {
+	test("release published all four packages at the same version and tagged them", async () => {
+		for (const name of ["@echo-cli/core", "@echo-cli/driver-node", "@echo-cli/driver-bun", "@echo-cli/cli"]) {
+			const manifest = (await (await fetch(`${registry}${name.replace("/", "%2f")}`)).json()) as {
+				versions: Record<string, { dependencies?: Record<string, string> }>;
+			};
+			expect(Object.keys(manifest.versions)).toContain(version);
+			expect(JSON.stringify(manifest.versions[version]?.dependencies ?? {})).not.toContain("workspace:");
+		}
+		expect(sh("git", ["tag", "--list"], scratch)).toContain(`@echo-cli/cli@${version}`);
+	});
+
+	test("npx -y @echo-cli/cli serves echo, and a SIGTERM to npx drains it and frees the port", async () => {
+		const home = join(work, "npx-home");
+		mkdirSync(home, { recursive: true });
+		const npx = spawn("npx", ["-y", "@echo-cli/cli", "--port", "0"], {
+			cwd: home,
+			env: { ...process.env, ...userEnv(), npm_config_cache: join(work, "npm-cache") },
+			stdio: ["ignore", "pipe", "pipe"],
+		});
+		children.push(npx);
+		let out = "";
+		npx.stdout.on("data", (d: Buffer) => {
+			out += d;
+		});
+		const gone = new Promise<void>((resolve) => npx.stdout.once("close", () => resolve()));
+		const port = await new Promise<number>((resolve, reject) => {
+			const timer = setTimeout(() => reject(new Error(`no banner from npx: ${out}`)), 60_000);
+			npx.stdout.on("data", () => {
+				const match = /listening on tcp:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+				if (!match) return;
+				clearTimeout(timer);
+				resolve(Number(match[1]));
+			});
+		});
+		const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+		const chunks: Buffer[] = [];
+		socket.on("data", (d: Buffer) => chunks.push(d));
+		socket.end(Buffer.from([0, 255, 7]));
+		await new Promise((resolve) => socket.once("end", resolve));
+		expect([...Buffer.concat(chunks)]).toEqual([0, 255, 7]);
+		npx.kill("SIGTERM");
+		await gone;
+		expect(out).toMatch(/served 1 connection, echoed 3 B/);
+	}, 120_000);
+
+	test("bunx --bun @echo-cli/cli --driver bun serves echo on Bun", async () => {
+		const bunx = spawn(process.execPath, ["x", "--bun", "@echo-cli/cli", "--driver", "bun", "--port", "0"], {
+			cwd: work,
+			env: { ...process.env, ...userEnv(), BUN_INSTALL_CACHE_DIR: join(work, "bun-cache") },
+			stdio: ["ignore", "pipe", "pipe"],
+		});
+		children.push(bunx);
+		let out = "";
+		bunx.stdout.on("data", (d: Buffer) => {
+			out += d;
+		});
+		const port = await new Promise<number>((resolve, reject) => {
+			const timer = setTimeout(() => reject(new Error(`no banner from bunx: ${out}`)), 60_000);
+			bunx.stdout.on("data", () => {
+				const match = /listening on tcp:\/\/127\.0\.0\.1:(\d+) \(driver bun, Bun/.exec(out);
+				if (!match) return;
+				clearTimeout(timer);
+				resolve(Number(match[1]));
+			});
+		});
+		const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+		const chunks: Buffer[] = [];
+		socket.on("data", (d: Buffer) => chunks.push(d));
+		socket.end(Buffer.from([9, 8, 7]));
+		await new Promise((resolve) => socket.once("end", resolve));
+		expect([...Buffer.concat(chunks)]).toEqual([9, 8, 7]);
+		const exited = new Promise((resolve) => bunx.once("exit", resolve));
+		bunx.kill("SIGTERM");
+		expect(await exited).toBe(0);
+		expect(out).toMatch(/served 1 connection/);
+	}, 120_000);
+
+	test("a Node ESM script on core and the node driver, and a Bun script on the bun driver, installed from the registry", () => {
+		const app = join(work, "app");
+		mkdirSync(app, { recursive: true });
+		writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
+		sh(
+			"npm",
+			[
+				"install",
+				"--no-audit",
+				"--no-fund",
+				`@echo-cli/core@${version}`,
+				`@echo-cli/driver-node@${version}`,
+				`@echo-cli/driver-bun@${version}`,
+			],
+			app,
+			userEnv(),
+		);
+		const script = (driver: string, cls: string) => `
+import { echo, serve } from "@echo-cli/core";
+import { ${cls} } from "${driver}";
+const listener = await new ${cls}().listen({ host: "127.0.0.1", port: 0 });
+const server = serve(listener, echo);
+const client = await new ${cls}().connect(listener.address);
+await client.write(Uint8Array.of(1, 2, 3));
+await client.end();
+const got = [];
+for await (const chunk of client) got.push(...chunk);
+await server.shutdown();
+console.log(JSON.stringify(got));
+`;
+		writeFileSync(join(app, "node.mjs"), script("@echo-cli/driver-node", "NodeDriver"));
+		writeFileSync(join(app, "bun.mjs"), script("@echo-cli/driver-bun", "BunDriver"));
+		expect(sh("node", ["node.mjs"], app).trim()).toBe("[1,2,3]");
+		expect(sh(process.execPath, ["bun.mjs"], app).trim()).toBe("[1,2,3]");
+	}, 120_000);
+});
