@@ -165,6 +165,15 @@ describe("published to a registry on loopback", () => {
 		npx.kill("SIGTERM");
 		await gone;
 		expect(out).toMatch(/served 1 connection, echoed 3 B/);
+		const probe = await new Promise<string>((resolve) => {
+			const again = net.connect({ port, host: "127.0.0.1" });
+			again.once("connect", () => {
+				again.destroy();
+				resolve("connected");
+			});
+			again.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
+		});
+		expect(probe).toBe("ECONNREFUSED");
 	}, 120_000);
 
 	test("bunx --bun @echo-cli/cli --driver bun serves echo on Bun", async () => {
@@ -199,7 +208,7 @@ describe("published to a registry on loopback", () => {
 		expect(out).toMatch(/served 1 connection/);
 	}, 120_000);
 
-	test("a Node ESM script on core and the node driver, and a Bun script on the bun driver, installed from the registry", () => {
+	test("a Node ESM script on core and the node driver, a Bun script on the bun driver, and a strict TypeScript consumer, installed from the registry", () => {
 		const app = join(work, "app");
 		mkdirSync(app, { recursive: true });
 		writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
@@ -233,5 +242,26 @@ console.log(JSON.stringify(got));
 		writeFileSync(join(app, "bun.mjs"), script("@echo-cli/driver-bun", "BunDriver"));
 		expect(sh("node", ["node.mjs"], app).trim()).toBe("[1,2,3]");
 		expect(sh(process.execPath, ["bun.mjs"], app).trim()).toBe("[1,2,3]");
+		// And a strict TypeScript consumer of what was installed, without skipLibCheck.
+		writeFileSync(
+			join(app, "tsconfig.json"),
+			JSON.stringify({
+				compilerOptions: {
+					strict: true,
+					target: "es2022",
+					lib: ["es2022"],
+					module: "nodenext",
+					types: [],
+					noEmit: true,
+				},
+				include: ["app.ts"],
+			}),
+		);
+		writeFileSync(
+			join(app, "app.ts"),
+			'import { echo, serve } from "@echo-cli/core";\nimport { NodeDriver } from "@echo-cli/driver-node";\n' +
+				"export const port: number = (await new NodeDriver().listen({ port: 0 })).address.port;\nexport { echo, serve };\n",
+		);
+		sh(join(root, "node_modules/.bin/tsc"), ["-p", app], app);
 	}, 120_000);
 });
