@@ -9,6 +9,32 @@ interface Waiter<T> {
 export type CloseListener = (connection: Connection) => void;
 
 const settled: Promise<void> = Promise.resolve();
+
+/** The peer sent FIN. */
+const PEER_ENDED = 1;
+/** `stopReading()`: what arrives is dropped. */
+const DISCARDING = 2;
+/** The socket is paused. */
+const PAUSED = 4;
+/** `pause()` is in effect. */
+const HELD = 8;
+/** A send or write found the outbound queue at its mark; cleared by `drained()`. */
+const FULL = 16;
+/** Our FIN went out. */
+const FINISHED = 32;
+/** `close()` was called or the socket closed. */
+const TERMINATED = 64;
+
+/** Connection state that an idle connection on the push path never needs. */
+interface Rare {
+	reader?: Waiter<Uint8Array | null> | undefined;
+	writers?: Waiter<void>[] | undefined;
+	ending?: Promise<void> | undefined;
+	endWaiter?: Waiter<void> | undefined;
+	error?: ConnectionError | undefined;
+	closed?: Promise<void> | undefined;
+	closeListeners?: CloseListener[] | undefined;
+}
 /** The shared empty inbound queue; replaced by a real array on the first queued chunk. */
 const EMPTY: (Uint8Array | undefined)[] = [];
 
@@ -33,24 +59,14 @@ export abstract class BaseConnection implements Connection {
 	#chunks: (Uint8Array | undefined)[] = EMPTY;
 	#head = 0;
 	#inbound = 0;
-	#peerEnded = false;
-	#discarding = false;
-	/** The socket is paused. */
-	#paused = false;
-	/** `pause()` is in effect. */
-	#held = false;
-	/** A send or write found the outbound queue at its mark; cleared by `drained()`. */
-	#full = false;
-	#reader: Waiter<Uint8Array | null> | undefined;
+	/** The state bits below, in one field rather than seven. */
+	#state = 0;
 	#receiver: Receiver | undefined;
-	#writers: Waiter<void>[] | undefined;
-	#ending: Promise<void> | undefined;
-	#endWaiter: Waiter<void> | undefined;
-	#finished = false;
-	#terminated = false;
-	#error: ConnectionError | undefined;
-	#closeListeners: CloseListener | CloseListener[] | undefined;
-	#closed: Promise<void> | undefined;
+	/** The first two close listeners; more go to `rare.closeListeners`. */
+	#closeListener: CloseListener | undefined;
+	#closeListener2: CloseListener | undefined;
+	/** What only the pull path, `end()` or a failure needs, allocated on first use. */
+	#rare: Rare | undefined;
 
 	protected readonly highWaterMark: number;
 
@@ -76,23 +92,24 @@ export abstract class BaseConnection implements Connection {
 	}
 
 	get closed(): Promise<void> {
-		this.#closed ??= this.#terminated
+		const rare = this.#rareState();
+		rare.closed ??= this.#is(TERMINATED)
 			? Promise.resolve()
 			: new Promise((resolve) => {
 					this.whenClosed(() => resolve());
 				});
-		return this.#closed;
+		return rare.closed;
 	}
 
 	whenClosed(listener: CloseListener): void {
-		if (this.#terminated) {
-			listener(this);
-			return;
+		if (this.#is(TERMINATED)) listener(this);
+		else if (this.#closeListener === undefined) this.#closeListener = listener;
+		else if (this.#closeListener2 === undefined) this.#closeListener2 = listener;
+		else {
+			const rare = this.#rareState();
+			rare.closeListeners ??= [];
+			rare.closeListeners.push(listener);
 		}
-		const current = this.#closeListeners;
-		if (current === undefined) this.#closeListeners = listener;
-		else if (typeof current === "function") this.#closeListeners = [current, listener];
-		else current.push(listener);
 	}
 
 	/** Hands `bytes` to the socket. Returns false once `outboundBytes` has reached the high-water mark. */
@@ -110,71 +127,75 @@ export abstract class BaseConnection implements Connection {
 	}
 
 	get error(): ConnectionError | undefined {
-		return this.#error;
+		return this.#rare?.error;
 	}
 
 	/** True once `close()` was called or the socket closed. */
 	protected get isTerminated(): boolean {
-		return this.#terminated;
+		return this.#is(TERMINATED);
 	}
 
 	read(): Promise<Uint8Array | null> {
-		if (this.#reader || this.#receiver) return Promise.reject(concurrentRead());
+		if (this.#rare?.reader || this.#receiver) return Promise.reject(concurrentRead());
 		if (this.#head < this.#chunks.length) return Promise.resolve(this.#shift());
-		if (this.#peerEnded) return Promise.resolve(null);
-		if (this.#terminated) return this.#error ? Promise.reject(this.#error) : Promise.resolve(null);
+		if (this.#is(PEER_ENDED)) return Promise.resolve(null);
+		if (this.#is(TERMINATED)) return this.error ? Promise.reject(this.error) : Promise.resolve(null);
+		const rare = this.#rareState();
 		return new Promise((resolve, reject) => {
-			this.#reader = { resolve, reject };
+			rare.reader = { resolve, reject };
 		});
 	}
 
 	receive(receiver: Receiver): void {
-		if (this.#reader || this.#receiver) throw concurrentRead();
+		if (this.#rare?.reader || this.#receiver) throw concurrentRead();
 		this.#receiver = receiver;
-		if (this.#terminated) this.#stopReceiving(this.#error);
+		if (this.#is(TERMINATED)) this.#stopReceiving(this.error);
 		else this.#deliver();
 	}
 
 	send(bytes: Uint8Array): boolean {
-		if (this.#ending) throw writeAfterEnd();
-		if (this.#terminated) return false;
+		if (this.#rare?.ending) throw writeAfterEnd();
+		if (this.#is(TERMINATED)) return false;
 		if (bytes.byteLength > 0) {
 			this.bytesWritten += bytes.byteLength;
-			if (!this.transmit(bytes) && !this.#full) {
-				this.#full = true;
+			if (!this.transmit(bytes) && !this.#is(FULL)) {
+				this.#state |= FULL;
 				if (this.#receiver) this.#updateFlow();
 			}
 		}
-		return !this.#full;
+		return !this.#is(FULL);
 	}
 
 	write(bytes: Uint8Array): Promise<void> {
-		if (this.#ending) return Promise.reject(writeAfterEnd());
-		if (this.#terminated) return Promise.reject(this.#error ?? closedError());
+		if (this.#rare?.ending) return Promise.reject(writeAfterEnd());
+		if (this.#is(TERMINATED)) return Promise.reject(this.error ?? closedError());
 		if (this.send(bytes)) return settled;
+		const rare = this.#rareState();
+		rare.writers ??= [];
+		const writers = rare.writers;
 		return new Promise((resolve, reject) => {
-			this.#writers ??= [];
-			this.#writers.push({ resolve, reject });
+			writers.push({ resolve, reject });
 		});
 	}
 
 	end(): Promise<void> {
-		if (this.#ending) return this.#ending;
-		if (this.#terminated) {
-			this.#ending = Promise.reject(this.#error ?? closedError());
+		const rare = this.#rareState();
+		if (rare.ending) return rare.ending;
+		if (this.#is(TERMINATED)) {
+			rare.ending = Promise.reject(rare.error ?? closedError());
 		} else {
-			this.#ending = new Promise((resolve, reject) => {
-				this.#endWaiter = { resolve, reject };
+			rare.ending = new Promise((resolve, reject) => {
+				rare.endWaiter = { resolve, reject };
 			});
 			this.finish();
 		}
 		// end() is often fire-and-forget; a lost connection is reported through `closed` and `error`.
-		this.#ending.catch(() => {});
-		return this.#ending;
+		rare.ending.catch(() => {});
+		return rare.ending;
 	}
 
 	close(error?: Error): void {
-		if (this.#terminated) return;
+		if (this.#is(TERMINATED)) return;
 		const failure = error
 			? error instanceof ConnectionError
 				? error
@@ -186,20 +207,20 @@ export abstract class BaseConnection implements Connection {
 	}
 
 	pause(): void {
-		if (this.#held) return;
-		this.#held = true;
+		if (this.#is(HELD)) return;
+		this.#state |= HELD;
 		this.#updateFlow();
 	}
 
 	resume(): void {
-		if (!this.#held) return;
-		this.#held = false;
+		if (!this.#is(HELD)) return;
+		this.#state &= ~HELD;
 		this.#deliver();
 		this.#updateFlow();
 	}
 
 	stopReading(): void {
-		this.#discarding = true;
+		this.#state |= DISCARDING;
 		this.receivedEnd();
 		this.#updateFlow();
 	}
@@ -218,32 +239,35 @@ export abstract class BaseConnection implements Connection {
 
 	/** The driver got bytes from the peer. Ownership of `chunk` passes to the connection. */
 	protected received(chunk: Uint8Array): void {
-		if (this.#discarding || this.#terminated || chunk.byteLength === 0) return;
+		if ((this.#state & (DISCARDING | TERMINATED)) !== 0 || chunk.byteLength === 0) return;
 		this.bytesRead += chunk.byteLength;
 		const receiver = this.#receiver;
-		if (receiver !== undefined && !this.#full && !this.#held && this.#head === this.#chunks.length) {
-			this.#hand(receiver, chunk);
-			return;
-		}
-		const reader = this.#reader;
-		if (reader) {
-			this.#reader = undefined;
-			reader.resolve(chunk);
-			return;
+		if (receiver !== undefined) {
+			if ((this.#state & (FULL | HELD)) === 0 && this.#head === this.#chunks.length) {
+				this.#hand(receiver, chunk);
+				return;
+			}
+		} else {
+			const reader = this.#rare?.reader;
+			if (reader) {
+				(this.#rare as Rare).reader = undefined;
+				reader.resolve(chunk);
+				return;
+			}
 		}
 		if (this.#chunks === EMPTY) this.#chunks = [];
 		this.#chunks.push(chunk);
 		this.#inbound += chunk.byteLength;
-		if (!this.#paused && (this.#inbound >= this.highWaterMark || receiver !== undefined)) this.#updateFlow();
+		if (!this.#is(PAUSED) && (this.#inbound >= this.highWaterMark || receiver !== undefined)) this.#updateFlow();
 	}
 
 	/** The peer half-closed (FIN). */
 	protected receivedEnd(): void {
-		if (this.#peerEnded) return;
-		this.#peerEnded = true;
-		const reader = this.#reader;
+		if (this.#is(PEER_ENDED)) return;
+		this.#state |= PEER_ENDED;
+		const reader = this.#rare?.reader;
 		if (reader) {
-			this.#reader = undefined;
+			(this.#rare as Rare).reader = undefined;
 			reader.resolve(null);
 		}
 		this.#deliver();
@@ -252,10 +276,11 @@ export abstract class BaseConnection implements Connection {
 	/** The outbound queue fell below the high-water mark. Spurious calls are harmless. */
 	protected drained(): void {
 		if (this.outboundBytes >= this.highWaterMark) return;
-		this.#full = false;
-		const writers = this.#writers;
+		this.#state &= ~FULL;
+		const rare = this.#rare;
+		const writers = rare?.writers;
 		if (writers) {
-			this.#writers = undefined;
+			(rare as Rare).writers = undefined;
 			for (const writer of writers) writer.resolve();
 		}
 		if (this.#receiver) {
@@ -266,51 +291,69 @@ export abstract class BaseConnection implements Connection {
 
 	/** Our FIN went out after everything queued before it. */
 	protected finished(): void {
-		if (this.#finished) return;
-		this.#finished = true;
+		if (this.#is(FINISHED)) return;
 		// Everything written before end() is out; runtimes need not emit a drain for it.
-		this.#full = false;
-		const writers = this.#writers;
-		this.#writers = undefined;
+		this.#state = (this.#state | FINISHED) & ~FULL;
+		const rare = this.#rare;
+		if (rare === undefined) return;
+		const writers = rare.writers;
+		rare.writers = undefined;
 		for (const writer of writers ?? []) writer.resolve();
-		this.#endWaiter?.resolve();
-		this.#endWaiter = undefined;
+		rare.endWaiter?.resolve();
+		rare.endWaiter = undefined;
 	}
 
 	/** The socket is gone. Without an error the close was orderly. */
 	protected terminated(error?: unknown): void {
-		if (this.#terminated) return;
-		this.#terminated = true;
+		if (this.#is(TERMINATED)) return;
+		this.#state |= TERMINATED;
 		// An orderly close without a FIN first still means the peer sends no more.
-		if (error !== undefined) this.#error = connectionErrorFrom(error);
-		const failure = this.#error ?? closedError();
-		const reader = this.#reader;
-		this.#reader = undefined;
-		if (reader) {
-			if (this.#error) reader.reject(this.#error);
-			else reader.resolve(null);
+		if (error !== undefined) this.#rareState().error = connectionErrorFrom(error);
+		const rare = this.#rare;
+		if (rare !== undefined) {
+			const failure = rare.error ?? closedError();
+			const reader = rare.reader;
+			rare.reader = undefined;
+			if (reader) {
+				if (rare.error) reader.reject(rare.error);
+				else reader.resolve(null);
+			}
+			const writers = rare.writers;
+			rare.writers = undefined;
+			for (const writer of writers ?? []) writer.reject(failure);
+			if (!this.#is(FINISHED)) rare.endWaiter?.reject(failure);
+			rare.endWaiter = undefined;
 		}
-		const writers = this.#writers;
-		this.#writers = undefined;
-		for (const writer of writers ?? []) writer.reject(failure);
-		if (!this.#finished) this.#endWaiter?.reject(failure);
-		this.#endWaiter = undefined;
-		if (this.#receiver) this.#stopReceiving(this.#error);
-		const listeners = this.#closeListeners;
-		this.#closeListeners = undefined;
-		if (typeof listeners === "function") listeners(this);
-		else for (const listener of listeners ?? []) listener(this);
+		if (this.#receiver) this.#stopReceiving(this.error);
+		const first = this.#closeListener;
+		const second = this.#closeListener2;
+		const more = this.#rare?.closeListeners;
+		this.#closeListener = undefined;
+		this.#closeListener2 = undefined;
+		if (more) (this.#rare as Rare).closeListeners = undefined;
+		first?.(this);
+		second?.(this);
+		for (const listener of more ?? []) listener(this);
+	}
+
+	#is(bit: number): boolean {
+		return (this.#state & bit) !== 0;
+	}
+
+	#rareState(): Rare {
+		this.#rare ??= {};
+		return this.#rare;
 	}
 
 	/** Hands queued chunks to the receiver while nothing holds it back; then the end, once the peer's FIN is next. */
 	#deliver(): void {
 		const receiver = this.#receiver;
 		if (receiver === undefined) return;
-		while (!this.#full && !this.#held && this.#head < this.#chunks.length) {
+		while ((this.#state & (FULL | HELD)) === 0 && this.#head < this.#chunks.length) {
 			this.#hand(receiver, this.#shift());
 			if (this.#receiver !== receiver) return;
 		}
-		if (this.#peerEnded && this.#head === this.#chunks.length && !this.#full && !this.#held) {
+		if ((this.#state & (PEER_ENDED | FULL | HELD)) === PEER_ENDED && this.#head === this.#chunks.length) {
 			this.#stopReceiving(undefined);
 		}
 	}
@@ -357,7 +400,7 @@ export abstract class BaseConnection implements Connection {
 			this.#head = 0;
 		}
 		this.#inbound -= chunk.byteLength;
-		if (this.#paused && this.#inbound < this.highWaterMark) this.#updateFlow();
+		if (this.#is(PAUSED) && this.#inbound < this.highWaterMark) this.#updateFlow();
 		return chunk;
 	}
 
@@ -370,14 +413,15 @@ export abstract class BaseConnection implements Connection {
 	 * Writers are held back by `write()` instead.
 	 */
 	#updateFlow(): void {
-		if (this.#terminated) return;
-		const blocked = this.#held || (this.#receiver !== undefined && this.#full);
-		const full = !this.#discarding && (this.#inbound >= this.highWaterMark || blocked);
-		if (full && !this.#paused) {
-			this.#paused = true;
+		const state = this.#state;
+		if ((state & TERMINATED) !== 0) return;
+		const blocked = (state & HELD) !== 0 || (this.#receiver !== undefined && (state & FULL) !== 0);
+		const full = (state & DISCARDING) === 0 && (this.#inbound >= this.highWaterMark || blocked);
+		if (full && (state & PAUSED) === 0) {
+			this.#state |= PAUSED;
 			this.pauseSource();
-		} else if (!full && this.#paused) {
-			this.#paused = false;
+		} else if (!full && (state & PAUSED) !== 0) {
+			this.#state &= ~PAUSED;
 			this.resumeSource();
 		}
 	}
