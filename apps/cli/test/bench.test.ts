@@ -207,6 +207,9 @@ describe("echo-cli bench", () => {
 		[["unix:"], /unix: needs a socket path/],
 		[["-s", "-1"], /invalid --size '-1'/],
 		[["--warmup", "-1"], /invalid --warmup '-1'; use a duration/],
+		[["--rate", "0"], /invalid --rate '0'; give messages per second/],
+		[["--rate", "fast"], /invalid --rate 'fast'/],
+		[["-r", "-5"], /invalid --rate '-5'/],
 	];
 	for (const [args, message] of usage) {
 		test(`bench ${args.join(" ")} exits 2 with one line`, async () => {
@@ -216,6 +219,47 @@ describe("echo-cli bench", () => {
 			expect(r.stderr()).toMatch(message);
 		});
 	}
+
+	/** An echo server that counts every byte it receives. */
+	async function countingServer(): Promise<{ port: number; received: () => number }> {
+		let received = 0;
+		const port = await serverThat((socket) => {
+			socket.on("data", (chunk: Buffer) => {
+				received += chunk.length;
+				socket.write(chunk);
+			});
+			socket.on("end", () => socket.end());
+		});
+		return { port, received: () => received };
+	}
+
+	for (const mode of ["pingpong", "stream"]) {
+		test(`--rate paces ${mode}: the server never gets more than the schedule allows`, async () => {
+			const server = await countingServer();
+			const args = ["bench", `127.0.0.1:${server.port}`, "--mode", mode, "-s", "1KiB", "-c", "4"];
+			const r = run("node", [...args, "--rate", "200", "-d", "1s", "--warmup", "0s", "--json"]);
+			expect(await r.exit(30_000)).toBe(0);
+			const report = JSON.parse(r.stdout());
+			expect(report).toMatchObject({ rate: 200, errors: 0, mismatches: 0 });
+			// One second at 200 msg/s, plus at most one message per connection on each side of the window.
+			const allowed = 200 + 2 * 4;
+			expect(server.received()).toBeLessThanOrEqual(allowed * 1024);
+			expect(report.allMessages).toBeLessThanOrEqual(allowed);
+			// Unpaced, the same run moves thousands of messages; paced, it still moves most of its 200.
+			expect(report.allMessages).toBeGreaterThan(100);
+		}, 40_000);
+	}
+
+	test("--rate that the server cannot keep up with: a note with the rate reached, exit 0", async () => {
+		const port = await serverThat((socket) => {
+			socket.on("data", (chunk: Buffer) => setTimeout(() => socket.write(chunk), 50));
+			socket.on("end", () => setTimeout(() => socket.end(), 60));
+		});
+		const r = run("node", ["bench", `127.0.0.1:${port}`, "-c", "1", "--rate", "1000", "-d", "1s", "--warmup", "0s"]);
+		expect(await r.exit(30_000)).toBe(0);
+		expect(r.stdout()).toMatch(/at 1000 msg\/s asked/);
+		expect(r.stderr()).toMatch(/note: reached \d+ msg\/s, \d+% of the 1000 asked; the server or this client could not keep up/);
+	}, 40_000);
 
 	test("on a terminal it shows a live progress line, then the table", () => {
 		const command = `node ${JSON.stringify(CLI)} bench --duration 1500ms --warmup 0s -c 2`;
@@ -227,7 +271,7 @@ describe("echo-cli bench", () => {
 	test("bench --help explains the load client", async () => {
 		const r = run("node", ["bench", "--help"]);
 		expect(await r.exit()).toBe(0);
-		for (const flag of ["--connections", "--size", "--duration", "--warmup", "--mode", "--json"])
+		for (const flag of ["--connections", "--size", "--duration", "--warmup", "--mode", "--rate", "--json"])
 			expect(r.stdout()).toContain(flag);
 	});
 });

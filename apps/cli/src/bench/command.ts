@@ -15,6 +15,8 @@ export interface BenchConfig {
 	readonly duration: number;
 	readonly warmup: number;
 	readonly mode: "pingpong" | "stream";
+	/** Messages per second over all connections; undefined for as fast as the server answers. */
+	readonly rate: number | undefined;
 	readonly json: boolean;
 	readonly driver: DriverChoice;
 }
@@ -33,6 +35,9 @@ Options:
   --warmup TIME         load before measuring starts (default 1s)
   --mode MODE           pingpong: send a message, wait for all of it back;
                         stream: write and read at once (default pingpong)
+  -r, --rate N          send N messages per second over all connections, each
+                        connection on an even schedule (default: as fast as
+                        the server answers); the report shows the rate reached
   --driver NAME         driver of the server started with no address (default auto)
   --json                print the result as one JSON object
   -h, --help            show this help
@@ -55,6 +60,7 @@ export function parseBench(argv: readonly string[]): BenchConfig | { readonly co
 			duration: { type: "string", short: "d" },
 			warmup: { type: "string" },
 			mode: { type: "string" },
+			rate: { type: "string", short: "r" },
 			driver: { type: "string" },
 			json: { type: "boolean" },
 			help: { type: "boolean", short: "h" },
@@ -78,6 +84,10 @@ export function parseBench(argv: readonly string[]): BenchConfig | { readonly co
 	}
 	const duration = parseDuration(values.duration ?? "5s", "--duration");
 	if (duration < 1) throw new UsageError("--duration must be longer than 0");
+	const rate = values.rate === undefined ? undefined : Number(values.rate);
+	if (rate !== undefined && !(Number.isFinite(rate) && rate > 0 && rate <= 10_000_000)) {
+		throw new UsageError(`invalid --rate '${values.rate}'; give messages per second, a number above 0, such as 20000`);
+	}
 	return {
 		command: "bench",
 		target: positionals[0] === undefined ? undefined : parseTarget(positionals[0]),
@@ -86,6 +96,7 @@ export function parseBench(argv: readonly string[]): BenchConfig | { readonly co
 		duration,
 		warmup: parseDuration(values.warmup ?? "1s", "--warmup"),
 		mode,
+		rate,
 		json: values.json ?? false,
 		driver,
 	};
@@ -138,6 +149,7 @@ export async function benchCommand(config: BenchConfig, script: string): Promise
 			connections: config.connections,
 			size: config.size,
 			mode: config.mode,
+			rate: config.rate,
 			duration: config.duration,
 			warmup: config.warmup,
 			onProgress: live
@@ -158,6 +170,12 @@ export async function benchCommand(config: BenchConfig, script: string): Promise
 	process.stdout.write(config.json ? `${JSON.stringify(report)}\n` : `${table(report)}\n`);
 	const problems = verdict(result, config);
 	for (const line of problems) process.stderr.write(`echo-cli: ${line}\n`);
+	// Not a failure of the server's echo, but the figures then describe a lighter load than asked.
+	if (config.rate && problems.length === 0 && report.msgPerSecond < config.rate * 0.95) {
+		process.stderr.write(
+			`echo-cli: note: reached ${report.msgPerSecond} msg/s, ${Math.round((100 * report.msgPerSecond) / config.rate)}% of the ${config.rate} asked; the server or this client could not keep up\n`,
+		);
+	}
 	return problems.length > 0 ? 1 : 0;
 }
 
@@ -212,6 +230,8 @@ function summarize(config: BenchConfig, r: LoadResult, server: string) {
 		mode: config.mode,
 		connections: config.connections,
 		size: config.size,
+		/** The rate asked for with --rate, or null. */
+		rate: config.rate ?? null,
 		seconds: Number(seconds.toFixed(3)),
 		messages: r.messages,
 		allMessages: r.allMessages,
@@ -242,7 +262,7 @@ function table(report: ReturnType<typeof summarize>): string {
 	const widths = cells.map(([h, v]) => Math.max((h as string).length, (v as string).length) + 2);
 	const row = (i: 0 | 1) => cells.map((c, j) => (c[i] as string).padStart(widths[j] as number)).join("");
 	return [
-		`${report.mode}, ${report.connections} connections x ${report.size} B, ${formatDuration(Math.round(report.seconds * 1000))} measured, against ${report.server}`,
+		`${report.mode}, ${report.connections} connections x ${report.size} B${report.rate === null ? "" : ` at ${report.rate} msg/s asked`}, ${formatDuration(Math.round(report.seconds * 1000))} measured, against ${report.server}`,
 		row(0),
 		row(1),
 	].join("\n");

@@ -12,6 +12,14 @@ export interface LoadOptions {
 	/** Milliseconds measured, after the warm-up. */
 	readonly duration: number;
 	readonly warmup: number;
+	/**
+	 * Messages per second over all connections, or undefined for as fast as
+	 * the server answers. Each connection sends on its own schedule, the
+	 * connections spread evenly over the period; none sends ahead of its
+	 * schedule, and one that falls behind sends as fast as the server lets
+	 * it until it is back on schedule, without saving up a burst.
+	 */
+	readonly rate?: number | undefined;
 	/** Called about twice a second with the measured totals so far. */
 	readonly onProgress?: (snapshot: { elapsed: number; messages: number; bytes: number }) => void;
 }
@@ -162,6 +170,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 			let head = 0;
 			let finished = false;
 			let timer: ReturnType<typeof setTimeout> | undefined;
+			/** With a rate: this connection's period and when its next message is due. */
+			const interval = options.rate ? (1000 * options.connections) / options.rate : 0;
+			let due = started + (id * interval) / options.connections;
+			let paced: ReturnType<typeof setTimeout> | undefined;
 			const finish = (failure?: () => void) => {
 				if (finished) return;
 				finished = true;
@@ -170,6 +182,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 					failure();
 				}
 				clearTimeout(timer);
+				clearTimeout(paced);
 				lastActivity = Math.max(lastActivity, performance.now());
 				socket.destroy();
 				resolve();
@@ -192,6 +205,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 				watch(STALL_MS);
 			};
 			const sendOne = () => {
+				// A connection behind its schedule catches up, but by no more than one message at a time.
+				due = Math.max(due + interval, performance.now() - interval);
 				inFlight.push(sent + options.size);
 				sentTimes.push(performance.now());
 				const ok = socket.write(expected(id, sent, options.size));
@@ -200,15 +215,30 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 			};
 			// A batch at a time: a server that drains at once must not let one connection starve the rest.
 			const pump = () => {
+				paced = undefined;
 				if (ended) return;
 				for (let i = 0; i < 16; i++) {
-					if (performance.now() >= measureUntil) {
+					const now = performance.now();
+					if (now >= measureUntil) {
 						end();
+						return;
+					}
+					if (now < due) {
+						paced ??= setTimeout(pump, due - now);
 						return;
 					}
 					if (!sendOne()) return;
 				}
 				setImmediate(pump);
+			};
+			/** Pingpong's next message: now, or when the schedule says. */
+			const next = () => {
+				paced = undefined;
+				if (ended) return;
+				const now = performance.now();
+				if (now >= measureUntil) end();
+				else if (now < due) paced = setTimeout(next, due - now);
+				else sendOne();
 			};
 			socket.on("data", (chunk: Buffer) => {
 				if (!chunk.equals(expected(id, received, chunk.byteLength))) mismatches++;
@@ -225,10 +255,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 					sentTimes.splice(0, head);
 					head = 0;
 				}
-				if (options.mode === "pingpong" && received === sent && !ended) {
-					if (now < measureUntil) sendOne();
-					else end();
-				}
+				if (options.mode === "pingpong" && received === sent && !ended) next();
 			});
 			const closed = () =>
 				finish(
@@ -257,7 +284,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 				return;
 			}
 			watch(measureUntil - performance.now() + STALL_MS);
-			if (options.mode === "pingpong") sendOne();
+			if (options.mode === "pingpong") next();
 			else {
 				socket.on("drain", pump);
 				pump();
