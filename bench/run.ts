@@ -9,8 +9,8 @@
  *   bun bench/run.ts [--rounds 3] [--duration 3s] [--warmup 1s] [--idle 10000]
  *                    [--load full,paced] [--only "bun driver,raw Bun"] [--workloads "1 KiB"] [--write BENCHMARKS.md]
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -33,6 +33,7 @@ const { values } = parseArgs({
 	},
 });
 const ROUNDS = Number(values.rounds);
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const IDLE = Number(values.idle);
 
 const label = (s: ServerSpec) => `${s.name} on ${s.runtime}`;
@@ -123,7 +124,6 @@ const WORKLOADS = (
 const taskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0 && cpus().length >= 2;
 const pin = (cpu: number, command: readonly string[]) =>
 	taskset ? ["taskset", "-c", String(cpu), ...command] : [...command];
-const TICK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
 interface RunningServer {
 	readonly child: ChildProcess;
@@ -160,9 +160,28 @@ async function startServer(spec: ServerSpec): Promise<RunningServer> {
 	};
 }
 
-function cpuSeconds(pid: number): number {
-	const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-	return (Number(fields[11]) + Number(fields[12])) / TICK;
+/**
+ * Nanoseconds all of a process's threads have run on a CPU (user and
+ * system), from the scheduler's per-thread counters: finer than the 10 ms
+ * ticks of /proc/<pid>/stat, and it counts the JIT and GC threads too.
+ */
+function cpuNanoseconds(pid: number): number {
+	let total = 0;
+	for (const task of readdirSync(`/proc/${pid}/task`)) {
+		try {
+			total += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+		} catch {
+			// A thread that ended between the listing and the read ran too briefly to matter.
+		}
+	}
+	return total;
+}
+
+/** `500ms`, `2s` to milliseconds. */
+function milliseconds(text: string): number {
+	const match = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(text);
+	if (!match) throw new Error(`invalid duration '${text}'; use 500ms or 2s`);
+	return Number(match[1]) * (match[2] === "s" ? 1000 : 1);
 }
 
 function status(pid: number, key: "VmRSS" | "VmHWM"): number {
@@ -173,7 +192,6 @@ function status(pid: number, key: "VmRSS" | "VmHWM"): number {
 interface LoadReport {
 	msgPerSecond: number;
 	mbPerSecond: number;
-	allMessages: number;
 	latencyMs: { p50: number; p99: number };
 	errors: number;
 	mismatches: number;
@@ -189,10 +207,18 @@ interface Sample {
 	readonly peakRss: number;
 }
 
+/** Kept clear of each end of the client's measured window: its connecting, and its last replies and FINs. */
+const EDGE_MS = 250;
+
+/**
+ * One client run against a fresh server. Server CPU is read over the
+ * client's measured window only, less a margin at each end: the warm-up,
+ * where the JIT compiles the server's code once, is left out, as it is from
+ * msg/s and latency.
+ */
 async function measureLoad(spec: ServerSpec, w: Workload): Promise<Sample> {
 	const server = await startServer(spec);
 	try {
-		const before = cpuSeconds(server.pid);
 		const [command, ...args] = pin(1, [
 			BUN,
 			CLI,
@@ -202,9 +228,22 @@ async function measureLoad(spec: ServerSpec, w: Workload): Promise<Sample> {
 			...["--duration", String(values.duration), "--warmup", String(values.warmup), "--json"],
 			...(w.rate ? ["--rate", String(w.rate)] : []),
 		]);
-		const client = spawnSync(command as string, args, { encoding: "utf8", timeout: 120_000 });
-		const cpu = cpuSeconds(server.pid) - before;
-		const report = JSON.parse(client.stdout) as LoadReport;
+		const client = spawn(command as string, args, { stdio: ["ignore", "pipe", "inherit"] });
+		let stdout = "";
+		client.stdout?.on("data", (d: Buffer) => {
+			stdout += d;
+		});
+		const exited = new Promise<void>((resolve) => client.once("exit", () => resolve()));
+		const limit = setTimeout(() => client.kill("SIGKILL"), 120_000);
+		await pause(milliseconds(values.warmup) + EDGE_MS);
+		const cpuFrom = cpuNanoseconds(server.pid);
+		const from = performance.now();
+		await pause(milliseconds(values.duration) - 2 * EDGE_MS);
+		const cpu = cpuNanoseconds(server.pid) - cpuFrom;
+		const seconds = (performance.now() - from) / 1000;
+		await exited;
+		clearTimeout(limit);
+		const report = JSON.parse(stdout) as LoadReport;
 		if (report.mismatches > 0 || report.errors > 0) {
 			throw new Error(`${label(spec)}, ${workloadLabel(w)}: ${report.mismatches} mismatches, ${report.errors} errors`);
 		}
@@ -213,15 +252,13 @@ async function measureLoad(spec: ServerSpec, w: Workload): Promise<Sample> {
 			mbPerSecond: report.mbPerSecond,
 			p50: report.latencyMs.p50,
 			p99: report.latencyMs.p99,
-			cpuPerMessage: (cpu * 1e6) / report.allMessages,
+			cpuPerMessage: cpu / 1000 / (report.msgPerSecond * seconds),
 			peakRss: status(server.pid, "VmHWM"),
 		};
 	} finally {
 		await server.stop();
 	}
 }
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** RSS the server adds while one client sends without ever reading (up to 256 MiB). */
 async function measureNonReader(spec: ServerSpec): Promise<number> {
