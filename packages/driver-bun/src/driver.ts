@@ -153,11 +153,7 @@ class BunListener extends BaseListener {
 /** The peer of a unix socket connection has no name of its own. */
 const UNNAMED: UnixAddress = { transport: "unix", path: "" };
 const WILDCARDS = new Set(["0.0.0.0", "::"]);
-/** `end()` was called: FIN goes out once the queue is empty. */
-const ENDING = 1;
-const FIN_SENT = 2;
-/** The peer's FIN arrived. */
-const PEER_ENDED = 4;
+
 
 class BunConnection extends BaseConnection {
 	readonly #socket: BunSocket;
@@ -168,8 +164,6 @@ class BunConnection extends BaseConnection {
 	/** Bytes the kernel has not taken yet, in order; the head may be a partly sent view. */
 	#queue: Uint8Array[] | undefined;
 	#queued = 0;
-	/** ENDING, FIN_SENT and PEER_ENDED, in one field: servers hold many idle connections. */
-	#state = 0;
 
 	/** `bound` is the listener's address for an accepted connection, the socket file's for a unix client. */
 	constructor(socket: BunSocket, highWaterMark: number, bound: Address | undefined) {
@@ -203,19 +197,18 @@ class BunConnection extends BaseConnection {
 
 	onDrain(): void {
 		this.#flush();
-		if (this.#queued === 0 && (this.#state & ENDING) !== 0) this.#sendFin();
+		if (this.#queued === 0 && this.isEnding) this.#sendFin();
 		this.drained();
 	}
 
 	onEnd(): void {
-		this.#state |= PEER_ENDED;
 		this.receivedEnd();
 	}
 
 	onClose(error?: Error): void {
 		// `#queued` keeps counting what was never sent: `outboundBytes` after a close.
 		this.#queue = undefined;
-		if (error === undefined && (this.#state & (ENDING | FIN_SENT)) === ENDING) {
+		if (error === undefined && this.isEnding && !this.isFinished) {
 			this.terminated(new ConnectionError("closed", "the connection closed before queued bytes were sent"));
 			return;
 		}
@@ -239,7 +232,6 @@ class BunConnection extends BaseConnection {
 	}
 
 	protected finish(): void {
-		this.#state |= ENDING;
 		if (this.#queued === 0) this.#sendFin();
 	}
 
@@ -275,11 +267,10 @@ class BunConnection extends BaseConnection {
 	}
 
 	#sendFin(): void {
-		if ((this.#state & FIN_SENT) !== 0 || this.isTerminated) return;
-		this.#state |= FIN_SENT;
+		if (this.isFinished || this.isTerminated) return;
 		this.finished();
 		// shutdown() is the half-close; once the peer has also finished, a full close ends the socket.
-		if ((this.#state & PEER_ENDED) !== 0) this.#socket.end();
+		if (this.peerFinished) this.#socket.end();
 		else this.#socket.shutdown();
 	}
 }

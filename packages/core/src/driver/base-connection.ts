@@ -10,7 +10,7 @@ export type CloseListener = (connection: Connection) => void;
 
 const settled: Promise<void> = Promise.resolve();
 
-/** The peer sent FIN. */
+/** Reads are over: the peer's FIN, or `stopReading()`. */
 const PEER_ENDED = 1;
 /** `stopReading()`: what arrives is dropped. */
 const DISCARDING = 2;
@@ -24,6 +24,8 @@ const FULL = 16;
 const FINISHED = 32;
 /** `close()` was called or the socket closed. */
 const TERMINATED = 64;
+/** The driver reported the peer's FIN. */
+const PEER_FIN = 128;
 
 /** Connection state that an idle connection on the push path never needs. */
 interface Rare {
@@ -49,7 +51,9 @@ const EMPTY: (Uint8Array | undefined)[] = [];
  * `outboundBytes`, the two addresses). It reports socket events back by calling the protected
  * `received*`, `drained`, `finished` and `terminated` methods, each of which
  * is safe to call at any time, more than once, and from inside another hook
- * (Bun runs `close` handlers synchronously inside `end()`).
+ * (Bun runs `close` handlers synchronously inside `end()`). What those calls
+ * recorded it reads back from `isEnding`, `isFinished`, `peerFinished` and
+ * `isTerminated` rather than keeping flags of its own.
  */
 export abstract class BaseConnection implements Connection {
 	bytesRead = 0;
@@ -133,6 +137,21 @@ export abstract class BaseConnection implements Connection {
 	/** True once `close()` was called or the socket closed. */
 	protected get isTerminated(): boolean {
 		return this.#is(TERMINATED);
+	}
+
+	/** True once `end()` was called: `finish()` has been asked to send FIN. */
+	protected get isEnding(): boolean {
+		return this.#rare?.ending !== undefined;
+	}
+
+	/** True once `finished()` was called: our FIN is out. */
+	protected get isFinished(): boolean {
+		return this.#is(FINISHED);
+	}
+
+	/** True once the driver reported the peer's FIN with `receivedEnd()`. */
+	protected get peerFinished(): boolean {
+		return this.#is(PEER_FIN);
 	}
 
 	read(): Promise<Uint8Array | null> {
@@ -221,7 +240,7 @@ export abstract class BaseConnection implements Connection {
 
 	stopReading(): void {
 		this.#state |= DISCARDING;
-		this.receivedEnd();
+		this.#endReads();
 		this.#updateFlow();
 	}
 
@@ -263,6 +282,12 @@ export abstract class BaseConnection implements Connection {
 
 	/** The peer half-closed (FIN). */
 	protected receivedEnd(): void {
+		this.#state |= PEER_FIN;
+		this.#endReads();
+	}
+
+	/** No more data will be read: a pending read gets null, the receiver its `end` once the queue is empty. */
+	#endReads(): void {
 		if (this.#is(PEER_ENDED)) return;
 		this.#state |= PEER_ENDED;
 		const reader = this.#rare?.reader;
