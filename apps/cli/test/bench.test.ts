@@ -258,7 +258,9 @@ describe("echo-cli bench", () => {
 		const r = run("node", ["bench", `127.0.0.1:${port}`, "-c", "1", "--rate", "1000", "-d", "1s", "--warmup", "0s"]);
 		expect(await r.exit(30_000)).toBe(0);
 		expect(r.stdout()).toMatch(/at 1000 msg\/s asked/);
-		expect(r.stderr()).toMatch(/note: reached \d+ msg\/s, \d+% of the 1000 asked; the server or this client could not keep up/);
+		expect(r.stderr()).toMatch(
+			/note: reached \d+ msg\/s, \d+% of the 1000 asked; the server or this client could not keep up/,
+		);
 	}, 40_000);
 
 	test("on a terminal it shows a live progress line, then the table", () => {

@@ -154,7 +154,6 @@ class BunListener extends BaseListener {
 const UNNAMED: UnixAddress = { transport: "unix", path: "" };
 const WILDCARDS = new Set(["0.0.0.0", "::"]);
 
-
 class BunConnection extends BaseConnection {
 	readonly #socket: BunSocket;
 	readonly #local: Address | undefined;
