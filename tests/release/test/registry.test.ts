@@ -10,6 +10,7 @@ import net from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { tryConnect } from "@echo-cli/core/testing";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "echo-cli-registry-"));
@@ -119,6 +120,41 @@ afterAll(() => {
 	rmSync(work, { recursive: true, force: true });
 });
 
+/** Everything a child writes to stdout, as it arrives. */
+function collect(child: ChildProcess): { text: string; child: ChildProcess } {
+	const output = { text: "", child };
+	child.stdout?.on("data", (d: Buffer) => {
+		output.text += d;
+	});
+	return output;
+}
+
+/** The port in the first banner line that matches `banner` (its first group), within 60 s. */
+function bannerPort(output: { text: string; child: ChildProcess }, banner: RegExp, what: string): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error(`no banner from ${what}: ${output.text}`)), 60_000);
+		const look = () => {
+			const match = banner.exec(output.text);
+			if (!match) return;
+			clearTimeout(timer);
+			output.child.stdout?.off("data", look);
+			resolve(Number(match[1]));
+		};
+		output.child.stdout?.on("data", look);
+		look();
+	});
+}
+
+/** Sends `bytes` and our FIN, and resolves to what came back before the server's FIN. */
+async function echoOnce(port: number, bytes: number[]): Promise<number[]> {
+	const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+	const chunks: Buffer[] = [];
+	socket.on("data", (d: Buffer) => chunks.push(d));
+	socket.end(Buffer.from(bytes));
+	await new Promise((resolve) => socket.once("end", resolve));
+	return [...Buffer.concat(chunks)];
+}
+
 const userEnv = () => ({ npm_config_registry: registry, NPM_CONFIG_REGISTRY: registry, BUN_CONFIG_REGISTRY: registry });
 
 describe("published to a registry on loopback", () => {
@@ -142,38 +178,14 @@ describe("published to a registry on loopback", () => {
 			stdio: ["ignore", "pipe", "pipe"],
 		});
 		children.push(npx);
-		let out = "";
-		npx.stdout.on("data", (d: Buffer) => {
-			out += d;
-		});
+		const output = collect(npx);
 		const gone = new Promise<void>((resolve) => npx.stdout.once("close", () => resolve()));
-		const port = await new Promise<number>((resolve, reject) => {
-			const timer = setTimeout(() => reject(new Error(`no banner from npx: ${out}`)), 60_000);
-			npx.stdout.on("data", () => {
-				const match = /listening on tcp:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-				if (!match) return;
-				clearTimeout(timer);
-				resolve(Number(match[1]));
-			});
-		});
-		const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
-		const chunks: Buffer[] = [];
-		socket.on("data", (d: Buffer) => chunks.push(d));
-		socket.end(Buffer.from([0, 255, 7]));
-		await new Promise((resolve) => socket.once("end", resolve));
-		expect([...Buffer.concat(chunks)]).toEqual([0, 255, 7]);
+		const port = await bannerPort(output, /listening on tcp:\/\/127\.0\.0\.1:(\d+)/, "npx");
+		expect(await echoOnce(port, [0, 255, 7])).toEqual([0, 255, 7]);
 		npx.kill("SIGTERM");
 		await gone;
-		expect(out).toMatch(/served 1 connection, echoed 3 B/);
-		const probe = await new Promise<string>((resolve) => {
-			const again = net.connect({ port, host: "127.0.0.1" });
-			again.once("connect", () => {
-				again.destroy();
-				resolve("connected");
-			});
-			again.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
-		});
-		expect(probe).toBe("ECONNREFUSED");
+		expect(output.text).toMatch(/served 1 connection, echoed 3 B/);
+		expect(await tryConnect(port)).toBe("ECONNREFUSED");
 	}, 120_000);
 
 	test("bunx --bun @echo-cli/cli --driver bun serves echo on Bun", async () => {
@@ -183,29 +195,13 @@ describe("published to a registry on loopback", () => {
 			stdio: ["ignore", "pipe", "pipe"],
 		});
 		children.push(bunx);
-		let out = "";
-		bunx.stdout.on("data", (d: Buffer) => {
-			out += d;
-		});
-		const port = await new Promise<number>((resolve, reject) => {
-			const timer = setTimeout(() => reject(new Error(`no banner from bunx: ${out}`)), 60_000);
-			bunx.stdout.on("data", () => {
-				const match = /listening on tcp:\/\/127\.0\.0\.1:(\d+) \(driver bun, Bun/.exec(out);
-				if (!match) return;
-				clearTimeout(timer);
-				resolve(Number(match[1]));
-			});
-		});
-		const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
-		const chunks: Buffer[] = [];
-		socket.on("data", (d: Buffer) => chunks.push(d));
-		socket.end(Buffer.from([9, 8, 7]));
-		await new Promise((resolve) => socket.once("end", resolve));
-		expect([...Buffer.concat(chunks)]).toEqual([9, 8, 7]);
+		const output = collect(bunx);
+		const port = await bannerPort(output, /listening on tcp:\/\/127\.0\.0\.1:(\d+) \(driver bun, Bun/, "bunx");
+		expect(await echoOnce(port, [9, 8, 7])).toEqual([9, 8, 7]);
 		const exited = new Promise((resolve) => bunx.once("exit", resolve));
 		bunx.kill("SIGTERM");
 		expect(await exited).toBe(0);
-		expect(out).toMatch(/served 1 connection/);
+		expect(output.text).toMatch(/served 1 connection/);
 	}, 120_000);
 
 	test("a Node ESM script on core and the node driver, a Bun script on the bun driver, and a strict TypeScript consumer, installed from the registry", () => {
