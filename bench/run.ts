@@ -15,6 +15,7 @@ import net from "node:net";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { parseDuration } from "../apps/cli/src/options.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const CLI = here("../apps/cli/dist/cli.js");
@@ -107,7 +108,7 @@ interface Workload {
  * cores, and the server's CPU per message follows how its wake-ups happen
  * to batch messages: the same raw server measured 10.8 to 15.2 µs per 1 KiB
  * message in five runs. At a fixed rate every server sees the same arrivals,
- * and the same server's runs agree within a few percent.
+ * and the same server's runs agree within about 5%.
  */
 const WORKLOADS = (
 	[
@@ -179,13 +180,6 @@ function cpuNanoseconds(pid: number): number {
 	return total;
 }
 
-/** `500ms`, `2s` to milliseconds. */
-function milliseconds(text: string): number {
-	const match = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(text);
-	if (!match) throw new Error(`invalid duration '${text}'; use 500ms or 2s`);
-	return Number(match[1]) * (match[2] === "s" ? 1000 : 1);
-}
-
 function status(pid: number, key: "VmRSS" | "VmHWM"): number {
 	const match = new RegExp(`^${key}:\\s+(\\d+) kB$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
 	return Number(match?.[1]) * 1024;
@@ -237,10 +231,10 @@ async function measureLoad(spec: ServerSpec, w: Workload): Promise<Sample> {
 		});
 		const exited = new Promise<void>((resolve) => client.once("exit", () => resolve()));
 		const limit = setTimeout(() => client.kill("SIGKILL"), 120_000);
-		await pause(milliseconds(values.warmup) + EDGE_MS);
+		await pause(parseDuration(values.warmup, "--warmup") + EDGE_MS);
 		const cpuFrom = cpuNanoseconds(server.pid);
 		const from = performance.now();
-		await pause(milliseconds(values.duration) - 2 * EDGE_MS);
+		await pause(parseDuration(values.duration, "--duration") - 2 * EDGE_MS);
 		const cpu = cpuNanoseconds(server.pid) - cpuFrom;
 		const seconds = (performance.now() - from) / 1000;
 		await exited;

@@ -61,7 +61,7 @@ export interface LoadResult {
 	/** Chunks that did not match what was sent. */
 	readonly mismatches: number;
 	readonly connected: number;
-	/** Messages echoed over the whole run, warm-up included: CPU per message divides by this. */
+	/** Messages echoed over the whole run, warm-up included. */
 	readonly allMessages: number;
 }
 
@@ -215,6 +215,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 			};
 			// A batch at a time: a server that drains at once must not let one connection starve the rest.
 			const pump = () => {
+				// Also called on drain: a pending paced call would then run twice.
+				clearTimeout(paced);
 				paced = undefined;
 				if (ended) return;
 				for (let i = 0; i < 16; i++) {
