@@ -3,10 +3,11 @@
  *
  * The shape is the classic non-blocking server: a listener hands out
  * connections one `accept()` at a time, a connection is read until the peer
- * half-closes, and writing waits until the driver can take more. A handler
- * reads in one of two styles with the same rules: the pull path (`read()`,
- * `write()`, `for await`), or the push path (`receive()` with a
- * {@link Receiver}, `send()`), which allocates nothing per chunk. Drivers for
+ * half-closes, and writing waits until the driver can take more. Both take
+ * one of two styles with the same rules: the pull path (`accept()`,
+ * `read()`, `write()`, `for await`), or the push path (`acceptEach()`,
+ * `receive()` with a {@link Receiver}, `send()`), which allocates nothing
+ * per connection or chunk. Drivers for
  * `node:net`, `Bun.listen` and an in-memory pipe all keep the rules below;
  * `@echo-cli/core/testing` checks them.
  *
@@ -129,6 +130,22 @@ export interface Listener<A extends Address = Address> extends AsyncIterable<Con
 	 * in order.
 	 */
 	accept(): Promise<Connection | null>;
+	/**
+	 * The push path for accepting: hands every connection to `onConnection`
+	 * synchronously as it is accepted, with no promise per connection.
+	 * Connections queued before the call come first, in order. A server
+	 * that accepts bursts of connections allocates less this way, and the
+	 * connection is handled in the same turn it arrived in.
+	 * - It makes `onConnection` the one acceptor for the listener's life:
+	 *   calling it while an `accept()` is pending or after an earlier
+	 *   `acceptEach` MUST throw a {@link MisuseError} (`concurrent-accept`),
+	 *   and a later `accept()` MUST reject with the same.
+	 * - If `onConnection` throws, that connection MUST be closed with what
+	 *   was thrown (the peer sees a reset); later connections are still
+	 *   handed over.
+	 * - After `close()` nothing more is handed over.
+	 */
+	acceptEach(onConnection: (connection: Connection) => void): void;
 	/**
 	 * Stops accepting: new connection attempts are refused and every pending
 	 * and later `accept()` resolves to `null`. Connections already accepted

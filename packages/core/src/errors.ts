@@ -39,7 +39,7 @@ export class ConnectionError extends Error {
 	}
 }
 
-export type MisuseErrorReason = "concurrent-read" | "write-after-end";
+export type MisuseErrorReason = "concurrent-read" | "concurrent-accept" | "write-after-end";
 
 /** The caller broke the contract; this is a bug in the calling code. */
 export class MisuseError extends Error {

@@ -14,7 +14,7 @@ export interface ServeOptions {
 	// `socket.timeout()` is a one-shot deadline with about 4 s granularity
 	// that fires under traffic, and `setTimeout` on sockets exists only in node:net.
 	idleTimeout?: number;
-	/** Called for each accepted connection before its handler starts. */
+	/** Called for each accepted connection before its handler starts. If it throws, that connection is aborted and the error goes to `onError`. */
 	onConnection?(connection: Connection): void;
 	/** Called when a handler throws or rejects. The connection is then aborted; the server goes on. */
 	onError?(error: unknown, connection: Connection): void;
@@ -78,11 +78,13 @@ export interface Server {
 }
 
 /**
- * The accept loop: each connection goes to `handler`. A {@link Receiver}
- * (such as `echo`) is handed every connection with `receive()`, on the push
- * path, with nothing allocated per connection; a function runs once per
- * connection. A handler that throws ends its own connection only and is
- * reported through `onError`.
+ * Serves every connection the listener accepts: `serve()` becomes the
+ * listener's one acceptor (`acceptEach()`), and each connection goes to
+ * `handler` in the turn it arrived in. A {@link Receiver} (such as `echo`)
+ * is handed every connection with `receive()`, on the push path, with
+ * nothing allocated per connection; a function runs once per connection.
+ * A handler that throws ends its own connection only and is reported
+ * through `onError`.
  */
 export function serve(listener: Listener, handler: Handler | Receiver, options: ServeOptions = {}): Server {
 	const connections = new Set<Connection>();
@@ -180,8 +182,13 @@ export function serve(listener: Listener, handler: Handler | Receiver, options: 
 		connections.add(connection);
 		if (options.onClose) openedAt.set(connection, performance.now());
 		if (sweeper) activity.set(connection, { bytes: 0, since: performance.now() });
-		options.onConnection?.(connection);
 		connection.whenClosed(closed);
+		try {
+			options.onConnection?.(connection);
+		} catch (error) {
+			failed(connection, error);
+			return;
+		}
 		if (receiver) {
 			connection.receive(receiver);
 			return;
@@ -199,13 +206,7 @@ export function serve(listener: Listener, handler: Handler | Receiver, options: 
 		);
 	};
 
-	const loop = (async () => {
-		for (;;) {
-			const connection = await listener.accept();
-			if (connection === null) return;
-			run(connection);
-		}
-	})();
+	listener.acceptEach(run);
 
 	const sum = (pick: (c: Connection) => number) => {
 		let total = 0;
@@ -229,7 +230,6 @@ export function serve(listener: Listener, handler: Handler | Receiver, options: 
 			shutdown ??= (async () => {
 				clearInterval(sweeper);
 				await listener.close();
-				await loop;
 				const open = [...connections];
 				for (const connection of open) connection.stopReading();
 				let timer: ReturnType<typeof setTimeout> | undefined;

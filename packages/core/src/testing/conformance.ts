@@ -8,10 +8,11 @@ import {
 	type Receiver,
 } from "../contract.ts";
 import { echo, echoByReads } from "../echo.ts";
-import { ConnectionError, ListenError, MisuseError } from "../errors.ts";
+import { ConnectionError, MisuseError } from "../errors.ts";
 import { type Server, serve } from "../serve.ts";
 import { assertBytes, concat, pattern, random, randomBytes, split } from "./bytes.ts";
 import { edgeCases } from "./edge-cases.ts";
+import { listenerCases } from "./listener-cases.ts";
 import { type Client, type ClientConnection, referenceClient } from "./reference-client.ts";
 
 /** What a driver's test file hands to {@link conformance}. */
@@ -278,66 +279,7 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 	const cases: Omit<ConformanceCase, "gap">[] = [
 		...echoCases(echo, ""),
 		...echoCases(echoByReads, " (echo by read/write)"),
-		{
-			name: "closing the listener resolves a pending accept() to null and refuses new connections",
-			timeout: 10_000,
-			run: async () => {
-				const listener = await target.driver.listen({ host: "127.0.0.1", port: 0, ...target.listen });
-				const pending = listener.accept();
-				await listener.close();
-				check((await within(pending, 5000, "accept() did not settle")) === null, "accept() did not resolve to null");
-				check((await listener.accept()) === null, "accept() after close did not resolve to null");
-				const refused = await client.connect(listener.address).then(
-					(c) => {
-						c.close();
-						return undefined;
-					},
-					(error: unknown) => error,
-				);
-				check(
-					refused instanceof ConnectionError && refused.reason === "refused",
-					`expected a refused ConnectionError, got ${describe(refused)}`,
-				);
-			},
-		},
-		{
-			name: "closing the listener keeps open connections serving",
-			timeout: 10_000,
-			run: () =>
-				withEcho(echo, async ({ connect, server }) => {
-					const c = await connect();
-					await c.write(pattern(0, 100));
-					await readExactly(c, 100);
-					await server.listener.close();
-					const payload = pattern(100, 64 * KiB);
-					const reading = readAll(c);
-					await c.write(payload);
-					await c.end();
-					assertBytes(await reading, payload, "echo after the listener closed");
-				}),
-		},
-		{
-			name: "listening on an address in use fails with a typed error",
-			timeout: 10_000,
-			run: async () => {
-				const first = await target.driver.listen({ host: "127.0.0.1", port: 0, ...target.listen });
-				try {
-					const error = await target.driver.listen({ ...target.listen, ...first.address }).then(
-						async (second) => {
-							await second.close();
-							return undefined;
-						},
-						(e: unknown) => e,
-					);
-					check(
-						error instanceof ListenError && error.reason === "address-in-use",
-						`expected ListenError address-in-use, got ${describe(error)}`,
-					);
-				} finally {
-					await first.close();
-				}
-			},
-		},
+		...listenerCases(target, withEcho),
 		{
 			name: "a second concurrent read() and a write after end() throw named errors",
 			timeout: 10_000,
@@ -484,7 +426,7 @@ function allByteValues(): Uint8Array {
 	return Uint8Array.from({ length: 256 }, (_, i) => i);
 }
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
 	if (value instanceof Error) return `${value.name}(${(value as { reason?: string }).reason ?? ""}): ${value.message}`;
 	return String(value);
 }

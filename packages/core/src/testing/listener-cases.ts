@@ -1,0 +1,222 @@
+import type { Connection } from "../contract.ts";
+import { echo } from "../echo.ts";
+import { ConnectionError, ListenError, MisuseError } from "../errors.ts";
+import { assertBytes, pattern } from "./bytes.ts";
+import type { ConformanceCase, ConformanceTarget, Harness } from "./conformance.ts";
+import { check, describe, outcome, pause, readAll, readExactly, rejection, within } from "./conformance.ts";
+import { referenceClient } from "./reference-client.ts";
+
+const KiB = 1024;
+
+type WithEcho = (handler: typeof echo, body: (h: Harness) => Promise<void>) => Promise<void>;
+
+/**
+ * The listener's side of the contract: both ways of accepting (`accept()`
+ * and `acceptEach()`), one acceptor at a time, closing, and binding an
+ * address in use.
+ */
+export function listenerCases(target: ConformanceTarget, withEcho: WithEcho): Omit<ConformanceCase, "gap">[] {
+	const client = target.client ?? referenceClient;
+	const listen = () => target.driver.listen({ host: "127.0.0.1", port: 0, ...target.listen });
+	return [
+		{
+			name: "closing the listener resolves a pending accept() to null and refuses new connections",
+			timeout: 10_000,
+			run: async () => {
+				const listener = await listen();
+				const pending = listener.accept();
+				await listener.close();
+				check((await within(pending, 5000, "accept() did not settle")) === null, "accept() did not resolve to null");
+				check((await listener.accept()) === null, "accept() after close did not resolve to null");
+				const refused = await client.connect(listener.address).then(
+					(c) => {
+						c.close();
+						return undefined;
+					},
+					(error: unknown) => error,
+				);
+				check(
+					refused instanceof ConnectionError && refused.reason === "refused",
+					`expected a refused ConnectionError, got ${describe(refused)}`,
+				);
+			},
+		},
+		{
+			name: "closing the listener keeps open connections serving",
+			timeout: 10_000,
+			run: () =>
+				withEcho(echo, async ({ connect, server }) => {
+					const c = await connect();
+					await c.write(pattern(0, 100));
+					await readExactly(c, 100);
+					await server.listener.close();
+					const payload = pattern(100, 64 * KiB);
+					const reading = readAll(c);
+					await c.write(payload);
+					await c.end();
+					assertBytes(await reading, payload, "echo after the listener closed");
+				}),
+		},
+		{
+			name: "listening on an address in use fails with a typed error",
+			timeout: 10_000,
+			run: async () => {
+				const first = await listen();
+				try {
+					const error = await target.driver.listen({ ...target.listen, ...first.address }).then(
+						async (second) => {
+							await second.close();
+							return undefined;
+						},
+						(e: unknown) => e,
+					);
+					check(
+						error instanceof ListenError && error.reason === "address-in-use",
+						`expected ListenError address-in-use, got ${describe(error)}`,
+					);
+				} finally {
+					await first.close();
+				}
+			},
+		},
+		{
+			name: "acceptEach() hands over queued connections first, in order, then each new one as it arrives",
+			timeout: 10_000,
+			run: async () => {
+				const listener = await listen();
+				const clients = [];
+				const got: Connection[] = [];
+				try {
+					for (const id of [1, 2]) {
+						const c = await client.connect(listener.address);
+						clients.push(c);
+						await c.write(Uint8Array.of(id));
+					}
+					await until(() => listener.connectionCount === 2, 5000, "the listener did not accept two connections");
+					listener.acceptEach((c) => got.push(c));
+					check(got.length === 2, `acceptEach() handed over ${got.length} queued connections at once, expected 2`);
+					clients.push(await client.connect(listener.address));
+					await until(() => got.length === 3, 5000, "a connection made after acceptEach() was not handed over");
+					for (const [i, c] of got.slice(0, 2).entries()) {
+						assertBytes(await readExactly(c, 1), Uint8Array.of(i + 1), `queued connection ${i + 1}`);
+					}
+				} finally {
+					for (const c of [...clients, ...got]) c.close();
+					await listener.close();
+				}
+			},
+		},
+		{
+			name: "acceptEach() is the one acceptor: accept() rejects and a second acceptEach() throws, both concurrent-accept",
+			timeout: 10_000,
+			run: async () => {
+				const first = await listen();
+				const second = await listen();
+				try {
+					first.acceptEach(() => {});
+					const pulled = await rejection(first.accept());
+					check(
+						pulled instanceof MisuseError && pulled.reason === "concurrent-accept",
+						`accept() after acceptEach(): expected MisuseError concurrent-accept, got ${describe(pulled)}`,
+					);
+					const again = thrown(() => first.acceptEach(() => {}));
+					check(
+						again instanceof MisuseError && again.reason === "concurrent-accept",
+						`a second acceptEach(): expected MisuseError concurrent-accept, got ${describe(again)}`,
+					);
+					const pending = second.accept();
+					const whilePending = thrown(() => second.acceptEach(() => {}));
+					check(
+						whilePending instanceof MisuseError && whilePending.reason === "concurrent-accept",
+						`acceptEach() while accept() is pending: expected MisuseError concurrent-accept, got ${describe(whilePending)}`,
+					);
+					await second.close();
+					check((await within(pending, 5000, "accept() did not settle")) === null, "accept() did not resolve to null");
+				} finally {
+					await Promise.all([first.close(), second.close()]);
+				}
+			},
+		},
+		{
+			name: "a connection whose acceptEach() callback throws is closed with that error; the next is handed over",
+			timeout: 10_000,
+			run: async () => {
+				const listener = await listen();
+				const failure = new Error("acceptor failure");
+				const got: Connection[] = [];
+				const clients = [];
+				try {
+					listener.acceptEach((c) => {
+						got.push(c);
+						if (got.length === 1) throw failure;
+						c.receive(echo);
+					});
+					// The reset may come before the client sees its connect complete.
+					const failing = client.connect(listener.address).then((bad) => {
+						clients.push(bad);
+						return bad.read();
+					});
+					const ended = await within(outcome(failing), 5000, "the failed connection was not closed");
+					check(
+						ended === null || ended instanceof ConnectionError,
+						`expected the connection to end, got ${describe(ended)}`,
+					);
+					const victim = got[0];
+					check(
+						victim?.error?.cause === failure,
+						`expected the server side to fail with the thrown error, got ${describe(victim?.error)}`,
+					);
+					const good = await client.connect(listener.address);
+					clients.push(good);
+					const reading = readAll(good);
+					await good.write(Uint8Array.of(1, 2, 3));
+					await good.end();
+					assertBytes(await reading, Uint8Array.of(1, 2, 3), "a connection after the failure");
+				} finally {
+					for (const c of [...clients, ...got]) c.close();
+					await listener.close();
+				}
+			},
+		},
+		{
+			name: "after close(), acceptEach() hands over nothing more and new connections are refused",
+			timeout: 10_000,
+			run: async () => {
+				const listener = await listen();
+				const got: Connection[] = [];
+				listener.acceptEach((c) => got.push(c));
+				await listener.close();
+				const refused = await client.connect(listener.address).then(
+					(c) => {
+						c.close();
+						return undefined;
+					},
+					(error: unknown) => error,
+				);
+				check(
+					refused instanceof ConnectionError && refused.reason === "refused",
+					`expected a refused ConnectionError, got ${describe(refused)}`,
+				);
+				check(got.length === 0, `acceptEach() handed over ${got.length} connections after close()`);
+			},
+		},
+	];
+}
+
+/** Waits until `condition` holds, checking every 5 ms, for at most `ms`. */
+async function until(condition: () => boolean, ms: number, message: string): Promise<void> {
+	const deadline = performance.now() + ms;
+	while (!condition()) {
+		if (performance.now() > deadline) throw new Error(`${message} (after ${ms} ms)`);
+		await pause(5);
+	}
+}
+
+function thrown(run: () => void): unknown {
+	try {
+		run();
+		return undefined;
+	} catch (error) {
+		return error;
+	}
+}
