@@ -151,7 +151,7 @@ export function serve(listener: Listener, handler: Handler | Receiver, options: 
 		if ((error && !idle && !cut) || handlerFailed) errors++;
 		options.onClose?.(connection, {
 			duration: started === undefined ? 0 : Math.round(performance.now() - started),
-			outcome: idle ? "idle" : cut ? "shutdown" : error ? error.reason : handlerFailed ? "handler-error" : "closed",
+			outcome: idle ? "idle" : cut ? "shutdown" : handlerFailed ? "handler-error" : error ? error.reason : "closed",
 			error: failure,
 		});
 	};

@@ -32,6 +32,34 @@ describe("listener and serve options over MemoryDriver", () => {
 		await server.abort();
 	});
 
+	test("an onConnection that throws aborts that connection only, reports the error, and the server goes on", async () => {
+		const driver = new MemoryDriver();
+		const listener = await driver.listen({});
+		const failure = new Error("onConnection failure");
+		const reported: unknown[] = [];
+		const outcomes: string[] = [];
+		let seen = 0;
+		const server = serve(listener, echo, {
+			onConnection() {
+				if (++seen === 1) throw failure;
+			},
+			onError: (error) => reported.push(error),
+			onClose: (_, info) => outcomes.push(info.outcome),
+		});
+		const bad = await driver.connect(listener.address);
+		await within(bad.closed, 2000, "the connection whose onConnection threw stayed open");
+		assert.deepEqual(reported, [failure]);
+		const good = await driver.connect(listener.address);
+		const reading = readAll(good);
+		await good.write(pattern(0, 10));
+		await good.end();
+		assertBytes(await reading, pattern(0, 10), "the echo after the failure");
+		await within(good.closed, 2000, "the good connection did not close");
+		assert.deepEqual(outcomes, ["handler-error", "closed"]);
+		assert.equal(server.stats.errors, 1);
+		await server.abort();
+	});
+
 	test("idleTimeout half-closes an idle connection, then aborts it if the peer stays", async () => {
 		const driver = new MemoryDriver();
 		const listener = await driver.listen({});
