@@ -1,4 +1,4 @@
-import type { Connection } from "../contract.ts";
+import type { Address, Connection, Listener } from "../contract.ts";
 import { echo } from "../echo.ts";
 import { ConnectionError, ListenError, MisuseError } from "../errors.ts";
 import { assertBytes, pattern } from "./bytes.ts";
@@ -18,6 +18,30 @@ type WithEcho = (handler: typeof echo, body: (h: Harness) => Promise<void>) => P
 export function listenerCases(target: ConformanceTarget, withEcho: WithEcho): Omit<ConformanceCase, "gap">[] {
 	const client = target.client ?? referenceClient;
 	const listen = () => target.driver.listen({ host: "127.0.0.1", port: 0, ...target.listen });
+	/** Runs `body` on a fresh listener; what it puts in `opened` and the listener are closed after. */
+	const withListener = async (body: (listener: Listener, opened: { close(): void }[]) => Promise<void>) => {
+		const listener = await listen();
+		const opened: { close(): void }[] = [];
+		try {
+			await body(listener, opened);
+		} finally {
+			for (const c of opened) c.close();
+			await listener.close();
+		}
+	};
+	const checkRefused = async (address: Address) => {
+		const refused = await client.connect(address).then(
+			(c) => {
+				c.close();
+				return undefined;
+			},
+			(error: unknown) => error,
+		);
+		check(
+			refused instanceof ConnectionError && refused.reason === "refused",
+			`expected a refused ConnectionError, got ${describe(refused)}`,
+		);
+	};
 	return [
 		{
 			name: "closing the listener resolves a pending accept() to null and refuses new connections",
@@ -28,17 +52,7 @@ export function listenerCases(target: ConformanceTarget, withEcho: WithEcho): Om
 				await listener.close();
 				check((await within(pending, 5000, "accept() did not settle")) === null, "accept() did not resolve to null");
 				check((await listener.accept()) === null, "accept() after close did not resolve to null");
-				const refused = await client.connect(listener.address).then(
-					(c) => {
-						c.close();
-						return undefined;
-					},
-					(error: unknown) => error,
-				);
-				check(
-					refused instanceof ConnectionError && refused.reason === "refused",
-					`expected a refused ConnectionError, got ${describe(refused)}`,
-				);
+				await checkRefused(listener.address);
 			},
 		},
 		{
@@ -82,29 +96,26 @@ export function listenerCases(target: ConformanceTarget, withEcho: WithEcho): Om
 		{
 			name: "acceptEach() hands over queued connections first, in order, then each new one as it arrives",
 			timeout: 10_000,
-			run: async () => {
-				const listener = await listen();
-				const clients = [];
-				const got: Connection[] = [];
-				try {
+			run: () =>
+				withListener(async (listener, opened) => {
 					for (const id of [1, 2]) {
 						const c = await client.connect(listener.address);
-						clients.push(c);
+						opened.push(c);
 						await c.write(Uint8Array.of(id));
 					}
 					await until(() => listener.connectionCount === 2, 5000, "the listener did not accept two connections");
-					listener.acceptEach((c) => got.push(c));
+					const got: Connection[] = [];
+					listener.acceptEach((c) => {
+						got.push(c);
+						opened.push(c);
+					});
 					check(got.length === 2, `acceptEach() handed over ${got.length} queued connections at once, expected 2`);
-					clients.push(await client.connect(listener.address));
+					opened.push(await client.connect(listener.address));
 					await until(() => got.length === 3, 5000, "a connection made after acceptEach() was not handed over");
 					for (const [i, c] of got.slice(0, 2).entries()) {
 						assertBytes(await readExactly(c, 1), Uint8Array.of(i + 1), `queued connection ${i + 1}`);
 					}
-				} finally {
-					for (const c of [...clients, ...got]) c.close();
-					await listener.close();
-				}
-			},
+				}),
 		},
 		{
 			name: "acceptEach() is the one acceptor: accept() rejects and a second acceptEach() throws, both concurrent-accept",
@@ -140,20 +151,19 @@ export function listenerCases(target: ConformanceTarget, withEcho: WithEcho): Om
 		{
 			name: "a connection whose acceptEach() callback throws is closed with that error; the next is handed over",
 			timeout: 10_000,
-			run: async () => {
-				const listener = await listen();
-				const failure = new Error("acceptor failure");
-				const got: Connection[] = [];
-				const clients = [];
-				try {
+			run: () =>
+				withListener(async (listener, opened) => {
+					const failure = new Error("acceptor failure");
+					const got: Connection[] = [];
 					listener.acceptEach((c) => {
 						got.push(c);
+						opened.push(c);
 						if (got.length === 1) throw failure;
 						c.receive(echo);
 					});
 					// The reset may come before the client sees its connect complete.
 					const failing = client.connect(listener.address).then((bad) => {
-						clients.push(bad);
+						opened.push(bad);
 						return bad.read();
 					});
 					const ended = await within(outcome(failing), 5000, "the failed connection was not closed");
@@ -161,22 +171,17 @@ export function listenerCases(target: ConformanceTarget, withEcho: WithEcho): Om
 						ended === null || ended instanceof ConnectionError,
 						`expected the connection to end, got ${describe(ended)}`,
 					);
-					const victim = got[0];
 					check(
-						victim?.error?.cause === failure,
-						`expected the server side to fail with the thrown error, got ${describe(victim?.error)}`,
+						got[0]?.error?.cause === failure,
+						`expected the server side to fail with the thrown error, got ${describe(got[0]?.error)}`,
 					);
 					const good = await client.connect(listener.address);
-					clients.push(good);
+					opened.push(good);
 					const reading = readAll(good);
 					await good.write(Uint8Array.of(1, 2, 3));
 					await good.end();
 					assertBytes(await reading, Uint8Array.of(1, 2, 3), "a connection after the failure");
-				} finally {
-					for (const c of [...clients, ...got]) c.close();
-					await listener.close();
-				}
-			},
+				}),
 		},
 		{
 			name: "after close(), acceptEach() hands over nothing more and new connections are refused",
@@ -186,17 +191,7 @@ export function listenerCases(target: ConformanceTarget, withEcho: WithEcho): Om
 				const got: Connection[] = [];
 				listener.acceptEach((c) => got.push(c));
 				await listener.close();
-				const refused = await client.connect(listener.address).then(
-					(c) => {
-						c.close();
-						return undefined;
-					},
-					(error: unknown) => error,
-				);
-				check(
-					refused instanceof ConnectionError && refused.reason === "refused",
-					`expected a refused ConnectionError, got ${describe(refused)}`,
-				);
+				await checkRefused(listener.address);
 				check(got.length === 0, `acceptEach() handed over ${got.length} connections after close()`);
 			},
 		},
