@@ -11,6 +11,7 @@ import { echo, echoByReads } from "../echo.ts";
 import { ConnectionError, MisuseError } from "../errors.ts";
 import { type Server, serve } from "../serve.ts";
 import { assertBytes, concat, pattern, random, randomBytes, split } from "./bytes.ts";
+import { check, describe, outcome, pause, readAll, readExactly, rejection, stalls, within } from "./checks.ts";
 import { edgeCases } from "./edge-cases.ts";
 import { listenerCases } from "./listener-cases.ts";
 import { type Client, type ClientConnection, referenceClient } from "./reference-client.ts";
@@ -60,6 +61,9 @@ export interface Harness {
 	connect(): Promise<ClientConnection>;
 }
 
+/** Runs `body` against a fresh echo server that serves with `handler`; closes everything after. */
+export type WithEcho = (handler: Handler | Receiver, body: (h: Harness) => Promise<void>) => Promise<void>;
+
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
@@ -77,7 +81,7 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 	const bound = highWaterMark + target.maxReadChunk;
 
 	const client = target.client ?? referenceClient;
-	const withEcho = async (handler: Handler | Receiver, body: (h: Harness) => Promise<void>) => {
+	const withEcho: WithEcho = async (handler, body) => {
 		const listener = await target.driver.listen({ host: "127.0.0.1", port: 0, ...target.listen, highWaterMark });
 		const accepted: Connection[] = [];
 		const clients: ClientConnection[] = [];
@@ -352,81 +356,6 @@ const slowEcho: Handler = async (c) => {
 	await echo(c);
 };
 
-export async function readExactly(c: Pick<Connection, "read">, length: number): Promise<Uint8Array> {
-	const chunks: Uint8Array[] = [];
-	let got = 0;
-	while (got < length) {
-		const chunk = await c.read();
-		if (chunk === null) throw new Error(`EOF after ${got} of ${length} bytes`);
-		chunks.push(chunk);
-		got += chunk.byteLength;
-	}
-	const all = concat(chunks);
-	if (all.byteLength > length) throw new Error(`got ${all.byteLength} bytes, expected only ${length}`);
-	return all;
-}
-
-/** Reads until EOF and returns everything. */
-export async function readAll(c: Pick<Connection, "read">): Promise<Uint8Array> {
-	const chunks: Uint8Array[] = [];
-	for (;;) {
-		const chunk = await c.read();
-		if (chunk === null) return concat(chunks);
-		chunks.push(chunk);
-	}
-}
-
-/** What `promise` rejected with, or `undefined` if it fulfilled. */
-export function rejection(promise: Promise<unknown>): Promise<unknown> {
-	return promise.then(
-		() => undefined,
-		(error: unknown) => error,
-	);
-}
-
-/** The value `promise` fulfilled with, or what it rejected with. */
-export function outcome<T>(promise: Promise<T>): Promise<T | unknown> {
-	return promise.then(
-		(value) => value,
-		(error: unknown) => error,
-	);
-}
-
-export function check(condition: boolean, message: string): asserts condition {
-	if (!condition) throw new Error(message);
-}
-
-export function pause(ms: number): Promise<void> {
-	return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Rejects with `message` if `promise` has not settled after `ms`. */
-export function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	return Promise.race([
-		promise,
-		new Promise<never>((_, reject) => {
-			timer = setTimeout(() => reject(new Error(`${message} (after ${ms} ms)`)), ms);
-		}),
-	]).finally(() => clearTimeout(timer));
-}
-
-/** True if `promise` is still pending after `ms`; the promise keeps running. */
-async function stalls(promise: Promise<unknown>, ms: number): Promise<boolean> {
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	const timeout = new Promise<true>((resolve) => {
-		timer = setTimeout(() => resolve(true), ms);
-	});
-	const result = await Promise.race([promise.then(() => false), timeout]);
-	clearTimeout(timer);
-	return result;
-}
-
 function allByteValues(): Uint8Array {
 	return Uint8Array.from({ length: 256 }, (_, i) => i);
-}
-
-export function describe(value: unknown): string {
-	if (value instanceof Error) return `${value.name}(${(value as { reason?: string }).reason ?? ""}): ${value.message}`;
-	return String(value);
 }

@@ -1,15 +1,13 @@
-import type { Handler, Receiver } from "../contract.ts";
+import type { Handler } from "../contract.ts";
 import { echo } from "../echo.ts";
 import { ConnectionError } from "../errors.ts";
 import { serve } from "../serve.ts";
 import { assertBytes, concat, pattern } from "./bytes.ts";
-import type { ConformanceCase, ConformanceTarget, Harness } from "./conformance.ts";
-import { check, outcome, pause, readAll, readExactly, within } from "./conformance.ts";
+import { check, outcome, pause, readAll, readExactly, within } from "./checks.ts";
+import type { ConformanceCase, ConformanceTarget, WithEcho } from "./conformance.ts";
 import { referenceClient } from "./reference-client.ts";
 
 const MiB = 1024 * 1024;
-
-type WithEcho = (handler: Handler | Receiver, body: (h: Harness) => Promise<void>) => Promise<void>;
 
 /**
  * The cases where drivers have gone wrong before: a huge write to a paused

@@ -3,7 +3,7 @@ import type { Connection, Driver, Handler } from "../contract.ts";
 import { echo } from "../echo.ts";
 import { type Server, serve } from "../serve.ts";
 import { concat, pattern } from "./bytes.ts";
-import { pause } from "./conformance.ts";
+import { pause } from "./checks.ts";
 
 export interface ServedDriver {
 	readonly server: Server;

@@ -2,13 +2,11 @@ import type { Address, Connection, Listener } from "../contract.ts";
 import { echo } from "../echo.ts";
 import { ConnectionError, ListenError, MisuseError } from "../errors.ts";
 import { assertBytes, pattern } from "./bytes.ts";
-import type { ConformanceCase, ConformanceTarget, Harness } from "./conformance.ts";
-import { check, describe, outcome, pause, readAll, readExactly, rejection, within } from "./conformance.ts";
+import { check, describe, outcome, pause, readAll, readExactly, rejection, within } from "./checks.ts";
+import type { ConformanceCase, ConformanceTarget, WithEcho } from "./conformance.ts";
 import { referenceClient } from "./reference-client.ts";
 
 const KiB = 1024;
-
-type WithEcho = (handler: typeof echo, body: (h: Harness) => Promise<void>) => Promise<void>;
 
 /**
  * The listener's side of the contract: both ways of accepting (`accept()`

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import type { Address, Connection } from "../contract.ts";
 import { assertBytes, pattern } from "./bytes.ts";
-import { check, pause, readAll, within } from "./conformance.ts";
+import { check, pause, readAll, within } from "./checks.ts";
 import { type Client, referenceClient } from "./reference-client.ts";
 
 /** An echo server running in its own process, so that its memory can be measured alone. */

@@ -10,7 +10,7 @@ import { ConnectionError } from "../../errors.ts";
 import { type Fault, withFaults } from "../../faults/index.ts";
 import { type Server, serve } from "../../serve.ts";
 import { assertBytes, concat, randomBytes } from "../bytes.ts";
-import { check, outcome, pause, within } from "../conformance.ts";
+import { check, outcome, pause, within } from "../checks.ts";
 import { type Client, referenceClient } from "../reference-client.ts";
 import { runParameters } from "./index.ts";
 

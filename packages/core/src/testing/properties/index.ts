@@ -7,7 +7,7 @@ import { type Address, type Connection, DEFAULT_HIGH_WATER_MARK, type Driver, ty
 import { echo } from "../../echo.ts";
 import { type Server, serve } from "../../serve.ts";
 import { assertBytes, concat, randomBytes, testSeed } from "../bytes.ts";
-import { check, pause, readAll, within } from "../conformance.ts";
+import { check, pause, readAll, within } from "../checks.ts";
 import { type Client, type ClientConnection, referenceClient } from "../reference-client.ts";
 
 const KiB = 1024;
