@@ -11,7 +11,7 @@ export type CloseListener = (connection: Connection) => void;
 const settled: Promise<void> = Promise.resolve();
 
 /** Reads are over: the peer's FIN, or `stopReading()`. */
-const PEER_ENDED = 1;
+const READS_ENDED = 1;
 /** `stopReading()`: what arrives is dropped. */
 const DISCARDING = 2;
 /** The socket is paused. */
@@ -63,7 +63,7 @@ export abstract class BaseConnection implements Connection {
 	#chunks: (Uint8Array | undefined)[] = EMPTY;
 	#head = 0;
 	#inbound = 0;
-	/** The state bits below, in one field rather than seven. */
+	/** The flags defined above (READS_ENDED ... PEER_FIN), in one field rather than one each. */
 	#state = 0;
 	#receiver: Receiver | undefined;
 	/** The first two close listeners; more go to `rare.closeListeners`. */
@@ -157,7 +157,7 @@ export abstract class BaseConnection implements Connection {
 	read(): Promise<Uint8Array | null> {
 		if (this.#rare?.reader || this.#receiver) return Promise.reject(concurrentRead());
 		if (this.#head < this.#chunks.length) return Promise.resolve(this.#shift());
-		if (this.#is(PEER_ENDED)) return Promise.resolve(null);
+		if (this.#is(READS_ENDED)) return Promise.resolve(null);
 		if (this.#is(TERMINATED)) return this.error ? Promise.reject(this.error) : Promise.resolve(null);
 		const rare = this.#rareState();
 		return new Promise((resolve, reject) => {
@@ -288,8 +288,8 @@ export abstract class BaseConnection implements Connection {
 
 	/** No more data will be read: a pending read gets null, the receiver its `end` once the queue is empty. */
 	#endReads(): void {
-		if (this.#is(PEER_ENDED)) return;
-		this.#state |= PEER_ENDED;
+		if (this.#is(READS_ENDED)) return;
+		this.#state |= READS_ENDED;
 		const reader = this.#rare?.reader;
 		if (reader) {
 			(this.#rare as Rare).reader = undefined;
@@ -378,7 +378,7 @@ export abstract class BaseConnection implements Connection {
 			this.#hand(receiver, this.#shift());
 			if (this.#receiver !== receiver) return;
 		}
-		if ((this.#state & (PEER_ENDED | FULL | HELD)) === PEER_ENDED && this.#head === this.#chunks.length) {
+		if ((this.#state & (READS_ENDED | FULL | HELD)) === READS_ENDED && this.#head === this.#chunks.length) {
 			this.#stopReceiving(undefined);
 		}
 	}

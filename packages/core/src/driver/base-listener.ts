@@ -5,8 +5,8 @@ import { MisuseError } from "../errors.ts";
  * The part of {@link Listener} that is the same in every driver: the queue
  * of accepted connections, pending `accept()` calls or the one
  * `acceptEach()` callback, the open-connection count and idempotent
- * `close()`. A driver calls `accepted()` for each new
- * connection and implements `stop()` to stop its socket from accepting.
+ * `close()`. A driver calls `accepted()` for each new connection and
+ * implements `stop()` to stop its socket from accepting.
  */
 export abstract class BaseListener<A extends Address = Address> implements Listener<A> {
 	#backlog: Connection[] = [];
