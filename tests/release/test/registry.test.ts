@@ -10,7 +10,7 @@ import net from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { tryConnect } from "@echo-cli/core/testing";
+import { collect, tryConnect } from "@echo-cli/core/testing";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "echo-cli-registry-"));
@@ -121,7 +121,7 @@ afterAll(() => {
 });
 
 /** Everything a child writes to stdout, as it arrives. */
-function collect(child: ChildProcess): { text: string; child: ChildProcess } {
+function stdoutOf(child: ChildProcess): { text: string; child: ChildProcess } {
 	const output = { text: "", child };
 	child.stdout?.on("data", (d: Buffer) => {
 		output.text += d;
@@ -148,11 +148,9 @@ function bannerPort(output: { text: string; child: ChildProcess }, banner: RegEx
 /** Sends `bytes` and our FIN, and resolves to what came back before the server's FIN. */
 async function echoOnce(port: number, bytes: number[]): Promise<number[]> {
 	const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
-	const chunks: Buffer[] = [];
-	socket.on("data", (d: Buffer) => chunks.push(d));
-	socket.end(Buffer.from(bytes));
-	await new Promise((resolve) => socket.once("end", resolve));
-	return [...Buffer.concat(chunks)];
+	const reply = collect(socket);
+	socket.end(Uint8Array.from(bytes));
+	return [...(await reply)];
 }
 
 const userEnv = () => ({ npm_config_registry: registry, NPM_CONFIG_REGISTRY: registry, BUN_CONFIG_REGISTRY: registry });
@@ -178,7 +176,7 @@ describe("published to a registry on loopback", () => {
 			stdio: ["ignore", "pipe", "pipe"],
 		});
 		children.push(npx);
-		const output = collect(npx);
+		const output = stdoutOf(npx);
 		const gone = new Promise<void>((resolve) => npx.stdout.once("close", () => resolve()));
 		const port = await bannerPort(output, /listening on tcp:\/\/127\.0\.0\.1:(\d+)/, "npx");
 		expect(await echoOnce(port, [0, 255, 7])).toEqual([0, 255, 7]);
@@ -195,7 +193,7 @@ describe("published to a registry on loopback", () => {
 			stdio: ["ignore", "pipe", "pipe"],
 		});
 		children.push(bunx);
-		const output = collect(bunx);
+		const output = stdoutOf(bunx);
 		const port = await bannerPort(output, /listening on tcp:\/\/127\.0\.0\.1:(\d+) \(driver bun, Bun/, "bunx");
 		expect(await echoOnce(port, [9, 8, 7])).toEqual([9, 8, 7]);
 		const exited = new Promise((resolve) => bunx.once("exit", resolve));
