@@ -36,6 +36,10 @@ const { values } = parseArgs({
 	},
 });
 const ROUNDS = Number(values.rounds);
+const LOADS = values.load.split(",");
+for (const load of LOADS) {
+	if (load !== "full" && load !== "paced") throw new Error(`--load takes full, paced or both, not '${load}'`);
+}
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const IDLE = Number(values.idle);
 
@@ -119,8 +123,8 @@ const WORKLOADS = (
 	] satisfies Workload[]
 )
 	.flatMap((w) => [
-		...(values.load.includes("full") ? [{ ...w, rate: undefined }] : []),
-		...(values.load.includes("paced") ? [w] : []),
+		...(LOADS.includes("full") ? [{ ...w, rate: undefined }] : []),
+		...(LOADS.includes("paced") ? [w] : []),
 	])
 	.filter((w) => !values.workloads || values.workloads.split(",").some((o) => workloadLabel(w).includes(o)));
 
