@@ -181,18 +181,6 @@ export function listenerCases(target: ConformanceTarget, withEcho: WithEcho): Om
 					assertBytes(await reading, Uint8Array.of(1, 2, 3), "a connection after the failure");
 				}),
 		},
-		{
-			name: "after close(), acceptEach() hands over nothing more and new connections are refused",
-			timeout: 10_000,
-			run: async () => {
-				const listener = await listen();
-				const got: Connection[] = [];
-				listener.acceptEach((c) => got.push(c));
-				await listener.close();
-				await checkRefused(listener.address);
-				check(got.length === 0, `acceptEach() handed over ${got.length} connections after close()`);
-			},
-		},
 	];
 }
 
