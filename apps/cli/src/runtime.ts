@@ -33,17 +33,18 @@ export function rerunUnderBun(argv: readonly string[]): Promise<number | undefin
 			stdio: "inherit",
 			env: { ...process.env, [LAUNCHER_ENV]: String(process.pid) },
 		});
+		// From the start: a signal with no listener would end this process at once. The child decides
+		// what a signal means (it takes a group's Ctrl-C and our forwarded copy as one); its status is ours.
 		const forward = (signal: NodeJS.Signals) => child.kill(signal);
-		child.once("error", () => resolve(undefined));
-		child.once("spawn", () => {
-			process.on("SIGINT", forward);
-			process.on("SIGTERM", forward);
-		});
-		child.once("exit", (code, signal) => {
+		process.on("SIGINT", forward);
+		process.on("SIGTERM", forward);
+		const done = (status: number | undefined) => {
 			process.off("SIGINT", forward);
 			process.off("SIGTERM", forward);
-			resolve(code ?? (signal === "SIGINT" ? 130 : 143));
-		});
+			resolve(status);
+		};
+		child.once("error", () => done(undefined));
+		child.once("exit", (code, signal) => done(code ?? (signal === "SIGINT" ? 130 : 143)));
 	});
 }
 

@@ -17,9 +17,7 @@ import type { Logger } from "./log.ts";
 import type { ServeConfig } from "./options.ts";
 import { watchParents } from "./parent.ts";
 import { runtimeName } from "./runtime.ts";
-
-/** Milliseconds within which a repeat of the stopping signal is taken as the same request. */
-const DUPLICATE_SIGNAL_WINDOW = 300;
+import { listenForStop } from "./signals.ts";
 
 /** How often, at most, the CLI says that it is refusing connections for lack of descriptors. */
 const DESCRIPTOR_WARNING_INTERVAL = 10_000;
@@ -53,13 +51,13 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 	};
 
 	// Listening for the reasons to stop comes first: a signal during start-up drains like any other.
-	let unwatch = () => {};
-	const stop = new Promise<string>((resolve) => {
-		process.once("SIGINT", () => resolve("SIGINT"));
-		process.once("SIGTERM", () => resolve("SIGTERM"));
-		// Stopping a launcher (npx, bun run) by its PID must not leave this server running as an orphan.
-		unwatch = watchParents((pid) => resolve(`parent process ${pid} exited`));
+	// A second signal means: stop now.
+	const stop = listenForStop((signal) => {
+		if (!config.quiet) log.note(`${signal} again, exiting without draining`);
+		process.exit(signal === "SIGINT" ? 130 : 143);
 	});
+	// Stopping a launcher (npx, bun run) by its PID must not leave this server running as an orphan.
+	const unwatch = watchParents((pid) => stop.stop(`parent process ${pid} exited`));
 
 	let listener: Listener;
 	try {
@@ -114,18 +112,8 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 		config.faults.length > 0 ? { faults: [...faultCounts.keys()], seed: faultSeed } : undefined,
 	);
 
-	const reason = await stop;
+	const reason = await stop.reason;
 	unwatch();
-	const stoppedAt = performance.now();
-	// A second signal means: stop now. But one Ctrl-C reaches every process of the terminal's
-	// foreground group, and a wrapper may forward it as well: the same signal at once is one request.
-	const again = (second: NodeJS.Signals) => {
-		if (second === reason && performance.now() - stoppedAt < DUPLICATE_SIGNAL_WINDOW) return;
-		if (!config.quiet) log.note(`${second} again, exiting without draining`);
-		process.exit(second === "SIGINT" ? 130 : 143);
-	};
-	process.on("SIGINT", again);
-	process.on("SIGTERM", again);
 
 	if (config.verbose) {
 		log.note(
