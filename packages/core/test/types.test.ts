@@ -24,6 +24,7 @@ test("ConnectionSummary.outcome can be switched on exhaustively", () => {
 		switch (outcome) {
 			case "closed":
 			case "idle":
+			case "stalled":
 			case "shutdown":
 			case "handler-error":
 			case "reset":
