@@ -77,6 +77,9 @@ for (const [task, lines] of tasks) {
 }
 if (turbo.status !== 0 && tasks.size === 0) process.stdout.write(turbo.output);
 log.end();
+// A tier that cannot run here says so with this line; the summary names it and why.
+const skipped = [...new Set([...turbo.output.matchAll(/echo-cli-tests: skipped: (.*)$/gm)].map((m) => m[1]))];
+for (const line of skipped) process.stdout.write(`skipped: ${line}\n`);
 process.stdout.write(`full output: test-output.log\n`);
 if (turbo.status !== 0 && failed === 0)
 	process.stdout.write("the run failed outside the tests: see the FAIL lines above\n");

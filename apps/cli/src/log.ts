@@ -17,6 +17,9 @@ export interface SummaryLine {
 	readonly accepted: number;
 	readonly bytesOut: number;
 	readonly errors: number;
+	/** Connections cut by the idle and the send timeout. */
+	readonly idle: number;
+	readonly stalled: number;
 	readonly refused: number;
 	readonly aborted: number;
 	/** Per fault, how many connections got it. */
@@ -74,7 +77,8 @@ export class Logger {
 		const peer = formatAddress(remote);
 		const { duration, ...counts } = line;
 		if (this.#json("stderr", "info", "connection", { peer, durationMs: duration, ...counts })) return;
-		const color = line.outcome === "closed" ? "32" : line.outcome === "idle" ? "33" : "31";
+		const color =
+			line.outcome === "closed" ? "32" : line.outcome === "idle" || line.outcome === "stalled" ? "33" : "31";
 		this.#streams.stderr.write(
 			`${peer} in ${line.bytesIn} B out ${line.bytesOut} B ${formatDuration(line.duration)} ${this.#paint("stderr", color, line.outcome)}${line.faults ? ` faults ${line.faults}` : ""}\n`,
 		);
@@ -121,6 +125,8 @@ export class Logger {
 		if (this.#quiet) return;
 		if (this.#json("stdout", "info", "summary", { ...line })) return;
 		const extra = [
+			line.idle > 0 ? `${line.idle} idle` : "",
+			line.stalled > 0 ? `${line.stalled} stalled` : "",
 			line.refused > 0 ? `${line.refused} refused` : "",
 			line.aborted > 0 ? `${plural(line.aborted, "peer")} still connected at the drain timeout, disconnected` : "",
 		].filter(Boolean);

@@ -16,6 +16,8 @@ export interface ServeConfig {
 	readonly drainTimeout: number;
 	/** Milliseconds, or undefined for no idle timeout. */
 	readonly idleTimeout: number | undefined;
+	/** Milliseconds, or undefined for no send timeout. */
+	readonly sendTimeout: number | undefined;
 	readonly maxConnections: number | undefined;
 	readonly quiet: boolean;
 	readonly verbose: boolean;
@@ -47,7 +49,13 @@ Options:
   --driver NAME           auto, node or bun (default auto: bun on Bun, node on Node);
                           the ECHO_CLI_DRIVER environment variable sets it too
   --max-connections N     close connections above N at once (counted; logged with --verbose)
-  --idle-timeout TIME     half-close, then close, a connection idle that long (default off)
+  --idle-timeout TIME     half-close, then close, a connection with nothing moving either
+                          way and nothing owed to its peer for TIME (default off); a
+                          connection whose echo is still queued is never idle
+  --send-timeout TIME     abort a connection whose peer takes none of its queued echo for
+                          TIME, logged as stalled (default off); progress shows only as
+                          the kernel's send buffer (several MB) drains, so a peer reading
+                          slower than about a third of it per TIME counts as stalled
   --drain-timeout TIME    on SIGINT/SIGTERM, how long open connections get to
                           finish (default 2s)
   -q, --quiet             print nothing but errors
@@ -94,6 +102,7 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 			driver: { type: "string" },
 			"drain-timeout": { type: "string" },
 			"idle-timeout": { type: "string" },
+			"send-timeout": { type: "string" },
 			"max-connections": { type: "string" },
 			quiet: { type: "boolean", short: "q" },
 			verbose: { type: "boolean" },
@@ -156,7 +165,8 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 		unix,
 		driver: driver as DriverChoice,
 		drainTimeout: parseDuration(values["drain-timeout"] ?? "2s", "--drain-timeout"),
-		idleTimeout: values["idle-timeout"] === undefined ? undefined : positiveDuration(values["idle-timeout"]),
+		idleTimeout: optionalTimeout(values["idle-timeout"], "--idle-timeout"),
+		sendTimeout: optionalTimeout(values["send-timeout"], "--send-timeout"),
 		maxConnections:
 			values["max-connections"] === undefined
 				? undefined
@@ -188,9 +198,10 @@ export function parseDuration(text: string, flag: string): number {
 	return ms;
 }
 
-function positiveDuration(text: string): number {
-	const ms = parseDuration(text, "--idle-timeout");
-	if (ms < 1) throw new UsageError(`invalid --idle-timeout '${text}'; it must be at least 1ms (leave it out for none)`);
+function optionalTimeout(text: string | undefined, flag: string): number | undefined {
+	if (text === undefined) return undefined;
+	const ms = parseDuration(text, flag);
+	if (ms < 1) throw new UsageError(`invalid ${flag} '${text}'; it must be at least 1ms (leave it out for none)`);
 	return ms;
 }
 

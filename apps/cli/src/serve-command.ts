@@ -89,6 +89,7 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 	});
 	const server = serve(listener, handler, {
 		idleTimeout: config.idleTimeout,
+		sendTimeout: config.sendTimeout,
 		onError(error, connection) {
 			log.error(`${formatAddress(connection.remote)}: ${String(error)}`);
 		},
@@ -97,8 +98,8 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 			const faults = faultsOf.get(connection);
 			faultsOf.delete(connection);
 			log.connection(connection.remote, {
-				bytesIn: connection.bytesRead,
-				bytesOut: connection.bytesWritten - connection.outboundBytes,
+				bytesIn: info.bytesIn,
+				bytesOut: info.bytesOut,
 				duration: info.duration,
 				outcome: info.outcome,
 				...(faults ? { faults } : {}),
@@ -126,6 +127,8 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 		accepted: stats.accepted,
 		bytesOut: stats.bytesOut,
 		errors: stats.errors,
+		idle: stats.idle,
+		stalled: stats.stalled,
 		refused: listener.refusedCount,
 		aborted: result.aborted,
 		...(config.faults.length > 0 ? { faults: Object.fromEntries(faultCounts) } : {}),
