@@ -1,4 +1,4 @@
-import type { Fault } from "@echo-cli/core";
+import { type Fault, parseDuration as parseDurationText, parseSize as parseSizeText } from "@echo-cli/core";
 import { parseFlags } from "./args.ts";
 import { FAULT_EXAMPLES, parseFault } from "./faults.ts";
 import { UsageError } from "./usage-error.ts";
@@ -72,7 +72,8 @@ ${FAULT_EXAMPLES.map(([example, meaning]) => `                            ${exam
   -h, --help              show this help
   -V, --version           print the version
 
-TIME is a duration such as 500ms, 2s or 1m; a bare number is seconds.
+TIME is a duration such as 500ms, 2s or 1m (a bare number is seconds), BYTES a
+size such as 4096, 64KiB or 1.5MiB; fault specs use the same grammar.
 
 On SIGINT or SIGTERM the server stops accepting, echoes what already arrived,
 half-closes every connection, waits up to the drain timeout, aborts the rest
@@ -173,7 +174,7 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 				: parseCount(values["max-connections"], "--max-connections", "connections"),
 		quiet: values.quiet ?? false,
 		verbose: values.verbose ?? false,
-		hexdump: values.hexdump ? parseCount(values["hexdump-limit"] ?? "4096", "--hexdump-limit", "bytes") : undefined,
+		hexdump: values.hexdump ? parseSize(values["hexdump-limit"] ?? "4096", "--hexdump-limit") : undefined,
 		logFormat,
 		faults,
 		faultSeed: seedText === undefined ? undefined : Number(seedText) >>> 0,
@@ -188,14 +189,21 @@ export function parsePort(text: string): number {
 	return port;
 }
 
-/** `500ms`, `2s`, `1.5m`, or a bare number of seconds, to milliseconds. */
+/** A duration flag in the one grammar (`500ms`, `2s`, `1.5m`, or a bare number of seconds), to milliseconds. */
 export function parseDuration(text: string, flag: string): number {
-	const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-	if (!match) throw new UsageError(`invalid ${flag} '${text}'; use a duration such as 500ms, 2s or 1m`);
-	const scale = match[2] === "ms" ? 1 : match[2] === "m" ? 60_000 : 1000;
-	const ms = Math.round(Number(match[1]) * scale);
+	const ms = parseDurationText(text);
+	if (ms === undefined) throw new UsageError(`invalid ${flag} '${text}'; use a duration such as 500ms, 2s or 1m`);
 	if (ms > 2_147_483_647) throw new UsageError(`${flag} '${text}' is too long; the most is 24 days`);
 	return ms;
+}
+
+/** A size flag in the one grammar (`4096`, `4KiB`, `1.5MiB`), to bytes, from 1 to `max`. */
+export function parseSize(text: string, flag: string, max = Number.MAX_SAFE_INTEGER, range = "1 byte or more"): number {
+	const bytes = parseSizeText(text);
+	if (bytes === undefined || bytes < 1 || bytes > max) {
+		throw new UsageError(`invalid ${flag} '${text}'; give ${range}, such as 64, 1KiB or 1.5MiB`);
+	}
+	return bytes;
 }
 
 function optionalTimeout(text: string | undefined, flag: string): number | undefined {

@@ -22,7 +22,17 @@ export {
 	MisuseError,
 	type MisuseErrorReason,
 } from "./errors.ts";
-export { describeFault, type Fault, type FaultKind, type FaultOptions, withFaults } from "./faults/index.ts";
+export {
+	describeFault,
+	FAULTS,
+	type Fault,
+	type FaultDefinition,
+	type FaultKind,
+	type FaultOptions,
+	FaultSpecError,
+	parseFault,
+	withFaults,
+} from "./faults/index.ts";
 export { formatAddress } from "./format.ts";
 export { MemoryDriver, type MemoryDriverOptions } from "./memory.ts";
 export {
@@ -35,3 +45,4 @@ export {
 	type ShutdownResult,
 	serve,
 } from "./serve.ts";
+export { parseDuration, parseRate, parseSize, printDuration, printRate, printSize } from "./units.ts";

@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
+import { parseRate } from "@echo-cli/core";
 import { parseFlags } from "../args.ts";
 import { formatDuration } from "../format.ts";
-import { type DriverChoice, parseDuration } from "../options.ts";
+import { type DriverChoice, parseDuration, parseSize } from "../options.ts";
 import { runtimeName } from "../runtime.ts";
 import { UsageError } from "../usage-error.ts";
 import { type LoadResult, MAX_SIZE, quantile, runLoad, STALL_MS, type Target } from "./load.ts";
@@ -84,15 +85,15 @@ export function parseBench(argv: readonly string[]): BenchConfig | { readonly co
 	}
 	const duration = parseDuration(values.duration ?? "5s", "--duration");
 	if (duration < 1) throw new UsageError("--duration must be longer than 0");
-	const rate = values.rate === undefined ? undefined : Number(values.rate);
-	if (rate !== undefined && !(Number.isFinite(rate) && rate > 0 && rate <= 10_000_000)) {
+	const rate = values.rate === undefined ? undefined : parseRate(values.rate);
+	if (values.rate !== undefined && !(rate !== undefined && rate > 0 && rate <= 10_000_000)) {
 		throw new UsageError(`invalid --rate '${values.rate}'; give messages per second, a number above 0, such as 20000`);
 	}
 	return {
 		command: "bench",
 		target: positionals[0] === undefined ? undefined : parseTarget(positionals[0]),
 		connections: Number(connections),
-		size: parseSize(values.size ?? "1KiB"),
+		size: parseSize(values.size ?? "1KiB", "--size", MAX_SIZE, "1 byte to 4MiB"),
 		duration,
 		warmup: parseDuration(values.warmup ?? "1s", "--warmup"),
 		mode,
@@ -113,18 +114,6 @@ function parseTarget(text: string): Target {
 		throw new UsageError(`invalid address '${text}'; use HOST:PORT, [IPv6]:PORT or unix:PATH`);
 	}
 	return { host: (match[1] ?? match[2]) as string, port };
-}
-
-/** `64`, `64B`, `1KiB`, `1k`, `2MiB` to bytes. */
-export function parseSize(text: string): number {
-	const match = /^(\d+)\s*(b|k|kb|kib|m|mb|mib)?$/i.exec(text.trim());
-	const unit = match?.[2]?.toLowerCase() ?? "b";
-	const scale = unit.startsWith("k") ? 1024 : unit.startsWith("m") ? 1024 * 1024 : 1;
-	const size = match ? Number(match[1]) * scale : Number.NaN;
-	if (!Number.isSafeInteger(size) || size < 1 || size > MAX_SIZE) {
-		throw new UsageError(`invalid --size '${text}'; give 1 byte to 4MiB, such as 64, 1KiB or 100KiB`);
-	}
-	return size;
 }
 
 /** Runs the load, prints the report, resolves to the exit status. */

@@ -1,3 +1,5 @@
+import { printRate } from "../units.ts";
+import type { FaultDefinition } from "./definition.ts";
 import { type StageContext, Timeline } from "./pipeline.ts";
 import type { Fault } from "./spec.ts";
 
@@ -25,3 +27,17 @@ export class Bandwidth extends Timeline {
 		}
 	}
 }
+
+/** `bandwidth=1MiB/s`. */
+export const bandwidth: FaultDefinition<"bandwidth"> = {
+	kind: "bandwidth",
+	name: "bandwidth",
+	example: ["bandwidth=1MiB/s", "at most 1 MiB per second goes back"],
+	parse(spec) {
+		const rate = spec.rate(spec.need("a rate such as 1MiB/s"), "rate");
+		if (rate < 1) return spec.fail("the rate must be at least 1 byte per second");
+		return { kind: "bandwidth", rate };
+	},
+	describe: (fault) => `bandwidth=${printRate(fault.rate)}`,
+	stage: (fault, context) => new Bandwidth(fault, context),
+};

@@ -1,38 +1,10 @@
 import type { Address, Connection, Receiver } from "../contract.ts";
 import { ConnectionError, MisuseError } from "../errors.ts";
-import { Bandwidth } from "./bandwidth.ts";
-import { Latency } from "./latency.ts";
-import { Limit } from "./limit.ts";
-import type { Out, Stage, StageContext } from "./pipeline.ts";
-import { Refuse } from "./refuse.ts";
-import { Reset } from "./reset.ts";
-import { Slicer } from "./slicer.ts";
-import { SlowClose } from "./slow-close.ts";
+import type { Out, Stage } from "./pipeline.ts";
+import { stageOf } from "./registry.ts";
 import type { Fault } from "./spec.ts";
-import { Stall } from "./stall.ts";
 
 const EMPTY = new Uint8Array(0);
-
-function stage(fault: Fault, context: StageContext): Stage {
-	switch (fault.kind) {
-		case "latency":
-			return new Latency(fault, context);
-		case "bandwidth":
-			return new Bandwidth(fault, context);
-		case "slicer":
-			return new Slicer(fault, context);
-		case "limit":
-			return new Limit(fault, context);
-		case "reset":
-			return new Reset(fault, context);
-		case "slow-close":
-			return new SlowClose(fault, context);
-		case "stall":
-			return new Stall(fault, context);
-		case "refuse":
-			return new Refuse(fault, context);
-	}
-}
 
 /** The end of the pipeline: the real connection, whose full queue holds the stages back. */
 class ConnectionOut implements Out {
@@ -100,7 +72,7 @@ export class FaultyConnection implements Connection {
 		this.#stages = [];
 		let next: Out = this.#out;
 		for (const fault of [...faults].reverse()) {
-			const made = stage(fault, { connection: inner, next, random, released: () => this.#update() });
+			const made = stageOf(fault, { connection: inner, next, random, released: () => this.#update() });
 			this.#stages.unshift(made);
 			next = made;
 		}

@@ -4,7 +4,9 @@ import { chooser } from "./choose.ts";
 import { FaultyConnection } from "./faulty-connection.ts";
 import type { Fault } from "./spec.ts";
 
-export { describeFault, type Fault, type FaultKind } from "./spec.ts";
+export { type FaultDefinition, FaultSpecError } from "./definition.ts";
+export { describeFault, FAULTS, parseFault } from "./registry.ts";
+export type { Fault, FaultKind } from "./spec.ts";
 
 export interface FaultOptions {
 	/** Seeds the choice of faults per connection and their randomness. Default 1. */

@@ -1,3 +1,5 @@
+import { printDuration } from "../units.ts";
+import type { FaultDefinition } from "./definition.ts";
 import { type StageContext, Timeline } from "./pipeline.ts";
 import type { Fault } from "./spec.ts";
 
@@ -16,3 +18,18 @@ export class Latency extends Timeline {
 		this.at(bytes, performance.now() + delay);
 	}
 }
+
+/** `latency=100ms,jitter=20ms`. */
+export const latency: FaultDefinition<"latency"> = {
+	kind: "latency",
+	name: "latency",
+	example: ["latency=100ms,jitter=20ms", "each chunk goes back 100 ms (± 20 ms) later, in order"],
+	parse(spec) {
+		const delay = spec.duration(spec.need("a delay"), "delay");
+		const jitter = spec.take("jitter");
+		return { kind: "latency", delay, ...(jitter !== undefined ? { jitter: spec.duration(jitter, "jitter") } : {}) };
+	},
+	describe: (fault) =>
+		`latency=${printDuration(fault.delay)}${fault.jitter ? `,jitter=${printDuration(fault.jitter)}` : ""}`,
+	stage: (fault, context) => new Latency(fault, context),
+};

@@ -1,3 +1,5 @@
+import { printSize } from "../units.ts";
+import type { FaultDefinition } from "./definition.ts";
 import { PassThrough, type StageContext } from "./pipeline.ts";
 import type { Fault } from "./spec.ts";
 
@@ -35,3 +37,13 @@ export class Limit extends PassThrough {
 		this.context.connection.stopReading();
 	}
 }
+
+/** `limit=64KiB`. */
+export const limit: FaultDefinition<"limit"> = {
+	kind: "limit",
+	name: "limit",
+	example: ["limit=64KiB", "the first 64 KiB go back, then a clean FIN"],
+	parse: (spec) => ({ kind: "limit", bytes: spec.size(spec.need("a size such as 64KiB"), "limit") }),
+	describe: (fault) => `limit=${printSize(fault.bytes)}`,
+	stage: (fault, context) => new Limit(fault, context),
+};

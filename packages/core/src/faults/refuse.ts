@@ -1,3 +1,4 @@
+import type { FaultDefinition } from "./definition.ts";
 import { PassThrough, type StageContext } from "./pipeline.ts";
 import type { Fault } from "./spec.ts";
 
@@ -14,3 +15,17 @@ export class Refuse extends PassThrough {
 		this.context.connection.close(this.#how === "rst" ? new Error("refuse fault") : undefined);
 	}
 }
+
+/** `refuse` or `refuse=rst`. */
+export const refuse: FaultDefinition<"refuse"> = {
+	kind: "refuse",
+	name: "refuse",
+	example: ["refuse", "accept and close at once with a FIN (refuse=rst: with a reset)"],
+	parse(spec) {
+		const how = spec.value ?? "fin";
+		if (how !== "fin" && how !== "rst") return spec.fail(`refuse takes fin or rst, not '${how}'`);
+		return { kind: "refuse", how };
+	},
+	describe: (fault) => `refuse=${fault.how}`,
+	stage: (fault, context) => new Refuse(fault, context),
+};

@@ -1,3 +1,5 @@
+import { parseDuration, printDuration, printSize } from "../units.ts";
+import type { FaultDefinition } from "./definition.ts";
 import { PassThrough, type StageContext } from "./pipeline.ts";
 import type { Fault } from "./spec.ts";
 
@@ -46,3 +48,23 @@ export class Reset extends PassThrough {
 		this.context.connection.close(new Error("reset fault"));
 	}
 }
+
+/** `reset-after=64KiB` or `reset-after=2s`; a bare number is bytes. */
+export const reset: FaultDefinition<"reset"> = {
+	kind: "reset",
+	name: "reset-after",
+	example: ["reset-after=64KiB", "a reset (RST) after 64 KiB echoed; reset-after=2s: 2 s after accept"],
+	parse(spec) {
+		const after = spec.need("a size (64KiB) or a time (2s)");
+		// A time needs its unit here: a bare number is bytes, as for every other size.
+		const time = /^\s*\d+(?:\.\d+)?\s*$/.test(after) ? undefined : parseDuration(after);
+		return time !== undefined
+			? { kind: "reset", after: time }
+			: { kind: "reset", bytes: spec.size(after, "size (64KiB) or time (2s)") };
+	},
+	describe: (fault) =>
+		fault.bytes !== undefined
+			? `reset-after=${printSize(fault.bytes)}`
+			: `reset-after=${printDuration(fault.after ?? 0)}`,
+	stage: (fault, context) => new Reset(fault, context),
+};

@@ -1,3 +1,5 @@
+import { parseSize, printDuration, printSize } from "../units.ts";
+import type { FaultDefinition } from "./definition.ts";
 import { type StageContext, Timeline } from "./pipeline.ts";
 import type { Fault } from "./spec.ts";
 
@@ -21,3 +23,23 @@ export class Slicer extends Timeline {
 		}
 	}
 }
+
+/** `slicer=1-16,delay=5ms`. */
+export const slicer: FaultDefinition<"slicer"> = {
+	kind: "slicer",
+	name: "slicer",
+	example: ["slicer=1-16,delay=5ms", "replies cut into 1 to 16 byte pieces, 5 ms apart (delay optional)"],
+	parse(spec) {
+		const text = spec.need("a size range such as 1-16");
+		const [low = "", high = low] = text.split("-");
+		const min = parseSize(low);
+		const max = parseSize(high);
+		if (min === undefined || max === undefined || min < 1 || max < min || text.split("-").length > 2)
+			return spec.fail(`'${text}' is not a size range; give MIN-MAX bytes, 1 or more, such as 1-16`);
+		const delay = spec.take("delay");
+		return { kind: "slicer", min, max, ...(delay !== undefined ? { delay: spec.duration(delay, "delay") } : {}) };
+	},
+	describe: (fault) =>
+		`slicer=${printSize(fault.min)}-${printSize(fault.max)}${fault.delay ? `,delay=${printDuration(fault.delay)}` : ""}`,
+	stage: (fault, context) => new Slicer(fault, context),
+};

@@ -1,3 +1,5 @@
+import { printDuration } from "../units.ts";
+import type { FaultDefinition } from "./definition.ts";
 import { PassThrough, type StageContext } from "./pipeline.ts";
 import type { Fault } from "./spec.ts";
 
@@ -19,3 +21,13 @@ export class SlowClose extends PassThrough {
 		clearTimeout(this.#timer);
 	}
 }
+
+/** `slow-close=1s`. */
+export const slowClose: FaultDefinition<"slow-close"> = {
+	kind: "slow-close",
+	name: "slow-close",
+	example: ["slow-close=1s", "our FIN goes out 1 s after it could"],
+	parse: (spec) => ({ kind: "slow-close", delay: spec.duration(spec.need("a delay"), "delay") }),
+	describe: (fault) => `slow-close=${printDuration(fault.delay)}`,
+	stage: (fault, context) => new SlowClose(fault, context),
+};

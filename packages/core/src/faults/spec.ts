@@ -27,34 +27,3 @@ export type Fault =
 	| { readonly kind: "refuse"; readonly how: "fin" | "rst"; readonly share?: number };
 
 export type FaultKind = Fault["kind"];
-
-/** A fault as the CLI writes it: `latency=100ms,jitter=20ms@10%`. */
-export function describeFault(fault: Fault): string {
-	const share = fault.share !== undefined && fault.share < 1 ? `@${round(fault.share * 100)}%` : "";
-	return `${body(fault)}${share}`;
-}
-
-function body(fault: Fault): string {
-	switch (fault.kind) {
-		case "latency":
-			return `latency=${fault.delay}ms${fault.jitter ? `,jitter=${fault.jitter}ms` : ""}`;
-		case "bandwidth":
-			return `bandwidth=${fault.rate}B/s`;
-		case "slicer":
-			return `slicer=${fault.min}-${fault.max}${fault.delay ? `,delay=${fault.delay}ms` : ""}`;
-		case "limit":
-			return `limit=${fault.bytes}B`;
-		case "reset":
-			return fault.bytes !== undefined ? `reset-after=${fault.bytes}B` : `reset-after=${fault.after}ms`;
-		case "slow-close":
-			return `slow-close=${fault.delay}ms`;
-		case "stall":
-			return `stall=${fault.after}ms`;
-		case "refuse":
-			return `refuse=${fault.how}`;
-	}
-}
-
-function round(value: number): number {
-	return Math.round(value * 1000) / 1000;
-}

@@ -1,3 +1,5 @@
+import { printDuration } from "../units.ts";
+import type { FaultDefinition } from "./definition.ts";
 import { PassThrough, type StageContext } from "./pipeline.ts";
 import type { Fault } from "./spec.ts";
 
@@ -23,3 +25,13 @@ export class Stall extends PassThrough {
 
 	override finish(): void {}
 }
+
+/** `stall=5s`; `stall=0` never closes. */
+export const stall: FaultDefinition<"stall"> = {
+	kind: "stall",
+	name: "stall",
+	example: ["stall=5s", "read, send nothing, close after 5 s (stall=0: never)"],
+	parse: (spec) => ({ kind: "stall", after: spec.duration(spec.need("a time, or 0 for never"), "time") }),
+	describe: (fault) => `stall=${printDuration(fault.after)}`,
+	stage: (fault, context) => new Stall(fault, context),
+};
