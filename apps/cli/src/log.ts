@@ -1,7 +1,7 @@
 import type { Address } from "@echo-cli/core";
 import { formatAddress } from "@echo-cli/core";
 import { formatBytes, formatDuration, plural } from "./format.ts";
-import { hexLines } from "./hexdump.ts";
+import { hexLines } from "./hex-lines.ts";
 import type { LogFormat } from "./options.ts";
 
 export interface ConnectionLine {

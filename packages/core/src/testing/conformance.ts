@@ -1,68 +1,13 @@
-import {
-	type Address,
-	type Connection,
-	DEFAULT_HIGH_WATER_MARK,
-	type Driver,
-	type Handler,
-	type ListenOptions,
-	type Receiver,
-} from "../contract.ts";
+import { type Connection, DEFAULT_HIGH_WATER_MARK, type Handler, type Receiver } from "../contract.ts";
 import { echo, echoByReads } from "../echo.ts";
 import { ConnectionError, MisuseError } from "../errors.ts";
-import { type Server, serve } from "../serve.ts";
+import { serve } from "../serve.ts";
 import { assertBytes, concat, pattern, random, randomBytes, split } from "./bytes.ts";
+import type { ConformanceCase, ConformanceTarget, Harness, WithEcho } from "./cases.ts";
 import { check, describe, outcome, pause, readAll, readExactly, rejection, stalls, within } from "./checks.ts";
 import { edgeCases } from "./edge-cases.ts";
 import { listenerCases } from "./listener-cases.ts";
-import { type Client, type ClientConnection, referenceClient } from "./reference-client.ts";
-
-/** What a driver's test file hands to {@link conformance}. */
-export interface ConformanceTarget {
-	/** The driver under test; it serves `echo`. */
-	readonly driver: Driver;
-	/**
-	 * What opens client connections to it. Default: {@link referenceClient},
-	 * which shares no code with any driver. The driver's own client side is
-	 * checked by cases of its own.
-	 */
-	readonly client?: Client;
-	/** Where to listen. Default `{ host: "127.0.0.1", port: 0 }`. */
-	readonly listen?: ListenOptions;
-	/** The server's high-water mark. Default: the drivers' default. */
-	readonly highWaterMark?: number;
-	/**
-	 * The most bytes the driver reads from its socket at once (Node: 64 KiB,
-	 * Bun: up to 512 KiB). Bounds the queue checks: queued bytes stay at or
-	 * under the high-water mark plus one such chunk.
-	 */
-	readonly maxReadChunk: number;
-	/**
-	 * Known gaps of a runtime: a case name mapped to the reason it cannot
-	 * pass there. Such a case is reported as skipped with that reason.
-	 */
-	readonly gaps?: Readonly<Record<string, string>>;
-}
-
-/** One conformance case, runnable by any test runner. */
-export interface ConformanceCase {
-	readonly name: string;
-	/** Set when the target declares this case a known gap; the text is the reason. */
-	readonly gap: string | undefined;
-	/** A generous limit in milliseconds for the runner's own timeout. */
-	readonly timeout: number;
-	run(): Promise<void>;
-}
-
-export interface Harness {
-	readonly server: Server;
-	readonly address: Address;
-	/** Server-side connections in accept order. */
-	readonly accepted: Connection[];
-	connect(): Promise<ClientConnection>;
-}
-
-/** Runs `body` against a fresh echo server that serves with `handler`; closes everything after. */
-export type WithEcho = (handler: Handler | Receiver, body: (h: Harness) => Promise<void>) => Promise<void>;
+import { type ClientConnection, referenceClient } from "./reference-client.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -3,8 +3,8 @@ import { echo } from "../echo.ts";
 import { ConnectionError } from "../errors.ts";
 import { serve } from "../serve.ts";
 import { assertBytes, concat, pattern } from "./bytes.ts";
+import type { ConformanceCase, ConformanceTarget, WithEcho } from "./cases.ts";
 import { check, outcome, pause, readAll, readExactly, within } from "./checks.ts";
-import type { ConformanceCase, ConformanceTarget, WithEcho } from "./conformance.ts";
 import { referenceClient } from "./reference-client.ts";
 
 const MiB = 1024 * 1024;

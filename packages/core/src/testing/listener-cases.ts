@@ -2,8 +2,8 @@ import type { Address, Connection, Listener } from "../contract.ts";
 import { echo } from "../echo.ts";
 import { ConnectionError, ListenError, MisuseError } from "../errors.ts";
 import { assertBytes, pattern } from "./bytes.ts";
+import type { ConformanceCase, ConformanceTarget, WithEcho } from "./cases.ts";
 import { check, describe, outcome, pause, readAll, readExactly, rejection, within } from "./checks.ts";
-import type { ConformanceCase, ConformanceTarget, WithEcho } from "./conformance.ts";
 import { referenceClient } from "./reference-client.ts";
 
 const KiB = 1024;

@@ -12,7 +12,7 @@ import { type Server, serve } from "../../serve.ts";
 import { assertBytes, concat, randomBytes } from "../bytes.ts";
 import { check, outcome, pause, within } from "../checks.ts";
 import { type Client, referenceClient } from "../reference-client.ts";
-import { runParameters } from "./index.ts";
+import { runParameters } from "./run.ts";
 
 const KiB = 1024;
 

@@ -6,9 +6,10 @@ import fc from "fast-check";
 import { type Address, type Connection, DEFAULT_HIGH_WATER_MARK, type Driver, type Listener } from "../../contract.ts";
 import { echo } from "../../echo.ts";
 import { type Server, serve } from "../../serve.ts";
-import { assertBytes, concat, randomBytes, testSeed } from "../bytes.ts";
+import { assertBytes, concat, randomBytes } from "../bytes.ts";
 import { check, pause, readAll, within } from "../checks.ts";
 import { type Client, type ClientConnection, referenceClient } from "../reference-client.ts";
+import { runParameters } from "./run.ts";
 
 const KiB = 1024;
 
@@ -45,18 +46,6 @@ export interface Piece {
 /** A client stream: the pieces it writes, in order. */
 export interface Stream {
 	readonly pieces: readonly Piece[];
-}
-
-/** `FC_SEED` and `FC_NUM_RUNS` replay and scale every property. */
-export function runParameters(defaultRuns: number, overrides: fc.Parameters<unknown> = {}): fc.Parameters<unknown> {
-	const runs = process.env.FC_NUM_RUNS;
-	return {
-		numRuns: runs ? Number(runs) : defaultRuns,
-		seed: testSeed(),
-		// A failure prints the seed and path to replay it with FC_SEED and fast-check's `path`.
-		verbose: 1,
-		...overrides,
-	};
 }
 
 const pieceArb = (maxSize: number): fc.Arbitrary<Piece> =>
@@ -286,3 +275,4 @@ export async function sameAcrossServers(
 	);
 }
 export { type FaultPropertyCase, type FaultPropertyTarget, faultProperties } from "./faults.ts";
+export { runParameters } from "./run.ts";
