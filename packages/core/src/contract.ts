@@ -297,8 +297,19 @@ export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
 }
 
 /**
- * Serves one connection, on either path. The promise settles when the
+ * Serves one connection, on either path. A returned promise settles when the
  * handler is done with it; `serve()` then ends the connection if the handler
- * did not. (`serve()` also takes a {@link Receiver} instead.)
+ * did not. A handler that returns nothing has taken the connection over (it
+ * handed it to a {@link Receiver} with `receive()`, say) and ends it itself,
+ * so that nothing is allocated to wait for it. (`serve()` also takes a
+ * `Receiver` instead.)
  */
-export type Handler = (connection: Connection) => Promise<void>;
+export type Handler = (connection: Connection) => Promise<void> | void;
+
+/** True for a {@link Receiver}; `echo` is a function too, and is taken as one. */
+export function isReceiver(handler: Handler | Receiver): handler is Receiver {
+	return (
+		typeof (handler as Partial<Receiver>).data === "function" &&
+		typeof (handler as Partial<Receiver>).end === "function"
+	);
+}

@@ -1,4 +1,4 @@
-import type { Connection, Handler, Receiver } from "./contract.ts";
+import type { Connection, Receiver } from "./contract.ts";
 
 const echoing: Receiver = {
 	data(chunk, connection) {
@@ -20,7 +20,7 @@ const echoing: Receiver = {
  * settles once our FIN is sent, or rejects with the connection's error (a
  * reset, an abort) if it fails first.
  */
-export const echo: Handler & Receiver = Object.assign(
+export const echo: ((connection: Connection) => Promise<void>) & Receiver = Object.assign(
 	(connection: Connection) =>
 		new Promise<void>((resolve, reject) => {
 			connection.receive({
@@ -36,7 +36,7 @@ export const echo: Handler & Receiver = Object.assign(
  * The same echo on the pull path, as the classic non-blocking server writes
  * it: `read()` until null, `write()` and wait for each chunk, `end()`.
  */
-export const echoByReads: Handler = async (connection) => {
+export const echoByReads = async (connection: Connection): Promise<void> => {
 	for await (const chunk of connection) await connection.write(chunk);
 	await connection.end();
 };

@@ -1,4 +1,4 @@
-import type { Connection, Handler, Listener, Receiver } from "./contract.ts";
+import { type Connection, type Handler, isReceiver, type Listener, type Receiver } from "./contract.ts";
 import { ConnectionError } from "./errors.ts";
 import { Accounting } from "./serve/accounting.ts";
 import { abortAll, drain } from "./serve/drain.ts";
@@ -61,13 +61,14 @@ export function serve(listener: Listener, handler: Handler | Receiver, options: 
 			connection.receive(receiver);
 			return;
 		}
-		let result: Promise<void>;
+		let result: Promise<void> | void;
 		try {
 			result = (handler as Handler)(connection);
 		} catch (error) {
-			result = Promise.reject(error);
+			failed(connection, error);
+			return;
 		}
-		result.then(
+		result?.then(
 			// Idempotent for handlers that ended; a lost connection shows in `closed` and `error`.
 			() => void connection.end(),
 			(error: unknown) => failed(connection, error),
@@ -107,11 +108,4 @@ function reportingReceiver(handler: Receiver, failed: (connection: Connection, e
 			},
 		},
 	});
-}
-
-function isReceiver(handler: Handler | Receiver): handler is Receiver {
-	return (
-		typeof (handler as Partial<Receiver>).data === "function" &&
-		typeof (handler as Partial<Receiver>).end === "function"
-	);
 }

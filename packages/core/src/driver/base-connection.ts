@@ -316,7 +316,6 @@ export abstract class BaseConnection implements Connection {
 
 	/** Our FIN went out after everything queued before it. */
 	protected finished(): void {
-		if (this.#is(FINISHED)) return;
 		// Everything written before end() is out; runtimes need not emit a drain for it.
 		this.#state = (this.#state | FINISHED) & ~FULL;
 		const rare = this.#rare;
@@ -324,6 +323,7 @@ export abstract class BaseConnection implements Connection {
 		const writers = rare.writers;
 		rare.writers = undefined;
 		for (const writer of writers ?? []) writer.resolve();
+		// Also after an earlier call: a layer's FIN may go out (a limit reached) before its end() is called.
 		rare.endWaiter?.resolve();
 		rare.endWaiter = undefined;
 	}

@@ -9,4 +9,5 @@ export { hostPort, sharedHost, tcpAddress } from "../format.ts";
 export { BaseConnection, type CloseListener } from "./base-connection.ts";
 export { BaseListener } from "./base-listener.ts";
 export { bindAddress } from "./host.ts";
+export { LayeredConnection } from "./layered-connection.ts";
 export { clearStaleUnixSocket, maxUnixPathBytes } from "./unix.ts";

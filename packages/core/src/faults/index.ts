@@ -1,4 +1,4 @@
-import { type Connection, DEFAULT_HIGH_WATER_MARK, type Handler, type Receiver } from "../contract.ts";
+import { type Connection, DEFAULT_HIGH_WATER_MARK, type Handler, isReceiver, type Receiver } from "../contract.ts";
 import { seeded } from "../random.ts";
 import { chooser } from "./choose.ts";
 import { FaultyConnection } from "./faulty-connection.ts";
@@ -40,15 +40,15 @@ export function withFaults(
 	if (faults.length === 0) return handler;
 	const next = chooser(faults, options.seed ?? 1);
 	const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-	return (connection: Connection) => {
+	return (connection: Connection): Promise<void> | void => {
 		const choice = next();
 		const served =
 			choice.faults.length === 0
 				? connection
 				: new FaultyConnection(connection, choice.faults, seeded(choice.seed), highWaterMark);
 		options.onChoice?.(connection, choice.faults, served);
-		if (typeof handler === "function") return handler(served);
-		served.receive(handler);
-		return served.closed;
+		// A receiver stays on the push path (echo is a function too): nothing to wait for, nothing allocated.
+		if (isReceiver(handler)) served.receive(handler);
+		else return handler(served);
 	};
 }
