@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type Connection, type Fault, MemoryDriver, serve, withFaults } from "../src/index.ts";
+import { type Connection, echo, type Fault, MemoryDriver, MisuseError, serve, withFaults } from "../src/index.ts";
+import { assertBytes, pattern, readAll, within } from "../src/testing/index.ts";
 import { faultProperties } from "../src/testing/properties/index.ts";
 
 describe("fault stages over MemoryDriver", () => {
@@ -102,4 +103,44 @@ test("with no faults, withFaults returns the handler itself: no cost", async () 
 	assert.equal(withFaults(echo, []), echo);
 	const listener = await new MemoryDriver().listen({});
 	serve(listener, withFaults(echo, [])).abort();
+});
+
+describe("withFaults over the shared connection base", () => {
+	test("keeps a receiver such as echo on the push path: the handler returns nothing to wait for", async () => {
+		const driver = new MemoryDriver();
+		const listener = await driver.listen({});
+		const results: unknown[] = [];
+		const faulty = withFaults(echo, [{ kind: "latency", delay: 0 }]);
+		const server = serve(listener, (connection) => {
+			const result = (faulty as (c: Connection) => Promise<void> | void)(connection);
+			results.push(result);
+			return result;
+		});
+		const c = await driver.connect(listener.address);
+		const payload = pattern(1, 100_000);
+		void c.write(payload).then(() => c.end());
+		assertBytes(await within(readAll(c), 2000, "no echo through the faults"), payload, "the echo through latency=0");
+		assert.deepEqual(results, [undefined]);
+		await server.abort();
+	});
+
+	test("misuse errors are the base connection's, word for word", async () => {
+		const driver = new MemoryDriver();
+		const listener = await driver.listen({});
+		const seen: { plain?: unknown; faulty?: unknown } = {};
+		const writeAfterEnd = (key: "plain" | "faulty") => async (connection: Connection) => {
+			await connection.end();
+			seen[key] = await connection.write(Uint8Array.of(1)).catch((error: unknown) => error);
+		};
+		const plain = serve(listener, writeAfterEnd("plain"));
+		await readAll(await driver.connect(listener.address));
+		await plain.abort();
+		const second = await driver.listen({});
+		const faulty = serve(second, withFaults(writeAfterEnd("faulty"), [{ kind: "slicer", min: 1, max: 4 }]));
+		await readAll(await driver.connect(second.address));
+		await faulty.abort();
+		assert.ok(seen.plain instanceof MisuseError && seen.faulty instanceof MisuseError);
+		assert.equal(seen.faulty.message, seen.plain.message);
+		assert.equal(seen.faulty.reason, "write-after-end");
+	});
 });
