@@ -13,16 +13,8 @@ import {
 } from "./contract.ts";
 import { BaseConnection } from "./driver/base-connection.ts";
 import { BaseListener } from "./driver/base-listener.ts";
+import { OutboundQueue } from "./driver/outbound-queue.ts";
 import { ConnectionError, ListenError } from "./errors.ts";
-
-/**
- * Faults the memory driver can inject, to prove that a test catches them
- * (exported by `@echo-cli/core/testing`).
- * Each mimics a real driver bug: a partial write whose tail is dropped
- * (Bun's `write()`), bytes decoded as text, chunks reordered, and a queue
- * lost at FIN (Bun with `allowHalfOpen: false`).
- */
-export type MemoryFault = "drop-partial-tail" | "decode-text" | "reorder" | "lose-queued-at-fin";
 
 export interface MemoryDriverOptions {
 	/**
@@ -30,7 +22,6 @@ export interface MemoryDriverOptions {
 	 * asked before each delivery (for random chunking). Default 64 KiB.
 	 */
 	readonly chunkSize?: number | (() => number);
-	readonly fault?: MemoryFault;
 }
 
 const schedule: (task: () => void) => void =
@@ -82,17 +73,17 @@ export class MemoryDriver implements Driver {
 		const listener = address.transport === "tcp" ? this.#listeners.get(address.port) : undefined;
 		if (!listener) throw new ConnectionError("refused", "connection refused: nothing listens at that address");
 		const remote: TcpAddress = { ...listener.address, port: this.#nextPort++ };
-		const client = new MemoryConnection(
-			options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
-			remote,
-			listener.address,
-			this.options,
-		);
-		const server = new MemoryConnection(listener.highWaterMark, listener.address, remote, this.options);
+		const client = this.connection(options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, remote, listener.address);
+		const server = this.connection(listener.highWaterMark, listener.address, remote);
 		client.peer = server;
 		server.peer = client;
 		listener.take(server);
 		return client;
+	}
+
+	/** Makes one end of a connection; the testing kit's broken drivers make broken ones. */
+	protected connection(highWaterMark: number, local: Address, remote: Address): MemoryConnection {
+		return new MemoryConnection(highWaterMark, local, remote, this.options);
 	}
 }
 
@@ -115,15 +106,15 @@ class MemoryListener extends BaseListener<TcpAddress> {
 	}
 }
 
-class MemoryConnection extends BaseConnection {
+/**
+ * One end of an in-memory connection. Bytes wait in an {@link OutboundQueue}
+ * and move to the peer in chunks while its reading is not paused.
+ */
+export class MemoryConnection extends BaseConnection {
 	peer!: MemoryConnection;
-	#queue: Uint8Array[] = [];
-	#queued = 0;
+	protected readonly queue = new OutboundQueue();
 	#scheduled = false;
-	#ending = false;
-	#finSent = false;
 	sourcePaused = false;
-	#reordered = false;
 
 	readonly options: MemoryDriverOptions;
 	readonly #local: Address;
@@ -145,28 +136,21 @@ class MemoryConnection extends BaseConnection {
 	}
 
 	get outboundBytes(): number {
-		return this.#queued;
+		return this.queue.bytes;
 	}
 
 	protected transmit(bytes: Uint8Array): boolean {
-		this.#queue.push(bytes);
-		this.#queued += bytes.byteLength;
-		this.#schedulePump();
-		return this.#queued < this.highWaterMark;
+		this.queue.push(bytes);
+		this.schedulePump();
+		return this.queue.bytes < this.highWaterMark;
 	}
 
 	protected finish(): void {
-		this.#ending = true;
-		if (this.options.fault === "lose-queued-at-fin") {
-			this.#queue = [];
-			this.#queued = 0;
-		}
-		this.#schedulePump();
+		this.schedulePump();
 	}
 
 	protected abort(error?: Error): void {
-		// `#queued` keeps counting what was dropped: `outboundBytes` after a close.
-		this.#queue = [];
+		this.queue.drop();
 		const peer = this.peer;
 		schedule(() => peer.terminated(error ? new ConnectionError("reset", "the peer reset the connection") : undefined));
 	}
@@ -177,10 +161,10 @@ class MemoryConnection extends BaseConnection {
 
 	protected resumeSource(): void {
 		this.sourcePaused = false;
-		this.peer.#schedulePump();
+		this.peer.schedulePump();
 	}
 
-	#schedulePump(): void {
+	protected schedulePump(): void {
 		if (this.#scheduled) return;
 		this.#scheduled = true;
 		schedule(() => this.#pump());
@@ -191,48 +175,35 @@ class MemoryConnection extends BaseConnection {
 		this.#scheduled = false;
 		const peer = this.peer;
 		if (this.isTerminated) return;
-		while (this.#queue.length > 0 && !peer.sourcePaused && !peer.isTerminated) {
-			const head = this.#queue[0] as Uint8Array;
-			const size = Math.max(1, this.#nextChunkSize());
-			if (this.options.fault === "reorder" && !this.#reordered && this.#queue.length > 1) {
-				this.#reordered = true;
-				const second = this.#queue.splice(1, 1)[0] as Uint8Array;
-				this.#queue.unshift(second);
-				continue;
-			}
-			if (head.byteLength <= size) {
-				this.#queue.shift();
-				this.#queued -= head.byteLength;
-				peer.deliver(head.slice());
-			} else {
-				this.#queued -= size;
-				peer.deliver(head.slice(0, size));
-				if (this.options.fault === "drop-partial-tail") {
-					this.#queue.shift();
-					this.#queued -= head.byteLength - size;
-				} else {
-					this.#queue[0] = head.subarray(size);
-				}
-			}
-		}
-		if (this.#queue.length === 0 && this.#ending && !this.#finSent && !peer.isTerminated) {
-			this.#finSent = true;
-			peer.deliverEnd();
+		while (!this.queue.empty && !peer.sourcePaused && !peer.isTerminated) this.queue.flush(this.#sink);
+		if (this.queue.empty && this.isEnding && !this.isFinished && !peer.isTerminated) {
 			this.finished();
+			peer.deliverEnd();
 			this.#closeIfDone();
 		}
 		this.drained();
 	}
 
-	#nextChunkSize(): number {
+	readonly #sink = { write: (bytes: Uint8Array): number => this.transfer(bytes) };
+
+	/** Hands the peer the start of `bytes`, at most one chunk; returns how many bytes it took. */
+	protected transfer(bytes: Uint8Array): number {
+		const peer = this.peer;
+		if (peer.sourcePaused || peer.isTerminated) return 0;
+		const size = Math.max(1, this.nextChunkSize());
+		const taken = Math.min(size, bytes.byteLength);
+		// A copy: the peer owns what it receives.
+		peer.deliver(bytes.slice(0, taken));
+		return taken;
+	}
+
+	protected nextChunkSize(): number {
 		const size = this.options.chunkSize ?? 64 * 1024;
 		return typeof size === "function" ? size() : size;
 	}
 
+	/** Bytes from the peer. */
 	deliver(chunk: Uint8Array): void {
-		if (this.options.fault === "decode-text") {
-			chunk = new TextEncoder().encode(new TextDecoder().decode(chunk));
-		}
 		this.received(chunk);
 	}
 
@@ -241,13 +212,9 @@ class MemoryConnection extends BaseConnection {
 		this.#closeIfDone();
 	}
 
-	get finSent(): boolean {
-		return this.#finSent;
-	}
-
 	/** Both FINs sent: the connection is over on both sides. */
 	#closeIfDone(): void {
-		if (this.#finSent && this.peer.finSent) {
+		if (this.isFinished && this.peer.isFinished) {
 			this.terminated();
 			this.peer.terminated();
 		}

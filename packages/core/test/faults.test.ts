@@ -5,8 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { echo, MemoryDriver, serve } from "../src/index.ts";
-import type { MemoryFault } from "../src/testing/index.ts";
-import { random } from "../src/testing/index.ts";
+import { BrokenMemoryDriver, type MemoryFault, random } from "../src/testing/index.ts";
 import { properties, sameAcrossServers } from "../src/testing/properties/index.ts";
 import { checkModel } from "./model.ts";
 
@@ -19,7 +18,7 @@ const FIXED = { seed: 20261126, endOnFailure: true } as const;
 
 function faulty(fault: MemoryFault): MemoryDriver {
 	const next = random(7);
-	return new MemoryDriver({ fault, chunkSize: () => 1 + Math.floor(next() * 3000) });
+	return new BrokenMemoryDriver(fault, { chunkSize: () => 1 + Math.floor(next() * 3000) });
 }
 
 function property(name: string, fault: MemoryFault) {

@@ -5,24 +5,20 @@ import {
 	ConnectionError,
 	type ConnectOptions,
 	DEFAULT_HIGH_WATER_MARK,
-	type Driver,
 	type Listener,
 	type ListenOptions,
-	type TcpAddress,
-	type TcpListenOptions,
-	type UnixAddress,
-	type UnixListenOptions,
 } from "@echo-cli/core";
 import {
 	BaseConnection,
+	BaseDriver,
 	BaseListener,
-	bindAddress,
-	clearStaleUnixSocket,
+	type BindTarget,
 	connectionErrorFrom,
-	hostPort,
-	listenErrorFrom,
+	OutboundQueue,
 	sharedHost,
+	socketAddress,
 	tcpAddress,
+	UNNAMED_PEER,
 } from "@echo-cli/core/driver";
 import type { Socket, SocketHandler } from "bun";
 
@@ -39,44 +35,24 @@ type BunSocket = Socket<BunConnection | undefined>;
  * `end()`. All handlers are synchronous, and every state change tolerates
  * Bun running `close` inside `end()` or `terminate()`.
  */
-export class BunDriver implements Driver {
+export class BunDriver extends BaseDriver {
 	readonly name = "bun";
 
-	listen(options: UnixListenOptions): Promise<Listener<UnixAddress>>;
-	listen(options?: TcpListenOptions): Promise<Listener<TcpAddress>>;
-	listen(options?: ListenOptions): Promise<Listener>;
-	async listen(options: ListenOptions = {}): Promise<Listener> {
-		const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-		const host = options.host ?? "127.0.0.1";
-		const port = options.port ?? 0;
+	protected bind(target: BindTarget): Listener {
 		let listener: BunListener | undefined;
-		const handlers = socketHandlers((socket) => {
-			const connection = new BunConnection(socket, highWaterMark, listener?.address);
+		const socket = socketHandlers((s) => {
+			const connection = new BunConnection(s, target.highWaterMark, listener?.address);
 			listener?.take(connection);
 			return connection;
 		});
-		if (options.path) await clearStaleUnixSocket(options.path, this);
-		let server: { stop(closeActiveConnections?: boolean): void };
-		let address: Address;
-		try {
-			if (options.path) {
-				server = Bun.listen<BunConnection | undefined>({ unix: options.path, socket: handlers, allowHalfOpen: true });
-				address = { transport: "unix", path: options.path };
-			} else {
-				const bound = await bindAddress(host, port);
-				const tcp = Bun.listen<BunConnection | undefined>({
-					hostname: bound.host,
-					port,
-					socket: handlers,
-					allowHalfOpen: true,
-				});
-				server = tcp;
-				address = tcpAddress(bound.host, tcp.port, bound.family);
-			}
-		} catch (error) {
-			throw listenErrorFrom(error, options.path ?? hostPort(host, port));
+		if (target.transport === "unix") {
+			const server = Bun.listen<BunConnection | undefined>({ unix: target.path, socket, allowHalfOpen: true });
+			listener = new BunListener(server, { transport: "unix", path: target.path }, target.options);
+		} else {
+			const { host: hostname, port, family } = target;
+			const server = Bun.listen<BunConnection | undefined>({ hostname, port, socket, allowHalfOpen: true });
+			listener = new BunListener(server, tcpAddress(hostname, server.port, family), target.options);
 		}
-		listener = new BunListener(server, address, options);
 		return listener;
 	}
 
@@ -150,8 +126,6 @@ class BunListener extends BaseListener {
 	}
 }
 
-/** The peer of a unix socket connection has no name of its own. */
-const UNNAMED: UnixAddress = { transport: "unix", path: "" };
 const WILDCARDS = new Set(["0.0.0.0", "::"]);
 
 class BunConnection extends BaseConnection {
@@ -160,9 +134,8 @@ class BunConnection extends BaseConnection {
 	/** The peer's host (a shared string) and port: cheaper to hold than an address object. */
 	readonly #remoteHost: string | undefined;
 	readonly #remotePort: number;
-	/** Bytes the kernel has not taken yet, in order; the head may be a partly sent view. */
-	#queue: Uint8Array[] | undefined;
-	#queued = 0;
+	/** Bytes the kernel has not taken yet; made on the first send, since idle connections are many. */
+	#queue: OutboundQueue | undefined;
 
 	/** `bound` is the listener's address for an accepted connection, the socket file's for a unix client. */
 	constructor(socket: BunSocket, highWaterMark: number, bound: Address | undefined) {
@@ -170,13 +143,16 @@ class BunConnection extends BaseConnection {
 		this.#socket = socket;
 		// Captured now, since a closed socket can no longer tell; the listener's own address is shared when it is exact.
 		const tcp = bound?.transport !== "unix";
-		this.#local = tcp && (!bound || WILDCARDS.has(bound.host)) ? bunAddress(socket, "local") : bound;
+		this.#local =
+			tcp && (!bound || WILDCARDS.has(bound.host))
+				? socketAddress(socket.localAddress, socket.localPort, socket.localFamily)
+				: bound;
 		this.#remoteHost = tcp && socket.remoteAddress ? sharedHost(socket.remoteAddress) : undefined;
 		this.#remotePort = socket.remotePort;
 	}
 
 	get outboundBytes(): number {
-		return this.#queued;
+		return this.#queue?.bytes ?? 0;
 	}
 
 	protected localAddress(): Address | undefined {
@@ -184,7 +160,7 @@ class BunConnection extends BaseConnection {
 	}
 
 	protected remoteAddress(): Address | undefined {
-		if (this.#local?.transport === "unix") return UNNAMED;
+		if (this.#local?.transport === "unix") return UNNAMED_PEER;
 		const host = this.#remoteHost;
 		return host === undefined ? undefined : tcpAddress(host, this.#remotePort, host.includes(":") ? "IPv6" : "IPv4");
 	}
@@ -195,8 +171,7 @@ class BunConnection extends BaseConnection {
 	}
 
 	onDrain(): void {
-		this.#flush();
-		if (this.#queued === 0 && this.isEnding) this.#sendFin();
+		if ((this.#queue?.flush(this.#socket) ?? true) && this.isEnding) this.#sendFin();
 		this.drained();
 	}
 
@@ -205,37 +180,23 @@ class BunConnection extends BaseConnection {
 	}
 
 	onClose(error?: Error): void {
-		// `#queued` keeps counting what was never sent: `outboundBytes` after a close.
-		this.#queue = undefined;
-		if (error === undefined && this.isEnding && !this.isFinished) {
-			this.terminated(new ConnectionError("closed", "the connection closed before queued bytes were sent"));
-			return;
-		}
+		// The queue's count stays: `outboundBytes` after a close is what was never sent.
+		this.#queue?.drop();
 		this.terminated(error);
 	}
 
 	protected transmit(bytes: Uint8Array): boolean {
-		if (this.#queued > 0) {
-			this.#enqueue(bytes);
-		} else {
-			const sent = this.#socket.write(bytes);
-			if (sent < bytes.byteLength) this.#enqueue(sent > 0 ? bytes.subarray(sent) : bytes);
-		}
-		return this.#queued < this.highWaterMark;
-	}
-
-	#enqueue(bytes: Uint8Array): void {
-		if (this.#queue) this.#queue.push(bytes);
-		else this.#queue = [bytes];
-		this.#queued += bytes.byteLength;
+		this.#queue ??= new OutboundQueue();
+		this.#queue.send(bytes, this.#socket);
+		return this.#queue.bytes < this.highWaterMark;
 	}
 
 	protected finish(): void {
-		if (this.#queued === 0) this.#sendFin();
+		if (this.outboundBytes === 0) this.#sendFin();
 	}
 
 	protected abort(error?: Error): void {
-		this.#queue = undefined;
+		this.#queue?.drop();
 		if (error) this.#socket.terminate();
 		else this.#socket.end();
 	}
@@ -248,23 +209,6 @@ class BunConnection extends BaseConnection {
 		this.#socket.resume();
 	}
 
-	/** Writes queued bytes until the kernel takes less than offered. */
-	#flush(): void {
-		const queue = this.#queue;
-		while (queue && queue.length > 0) {
-			const head = queue[0] as Uint8Array;
-			const sent = this.#socket.write(head);
-			if (sent < 0) return;
-			this.#queued -= sent;
-			if (sent < head.byteLength) {
-				queue[0] = head.subarray(sent);
-				return;
-			}
-			queue.shift();
-		}
-		if (this.#queue === queue && queue?.length === 0) this.#queue = undefined;
-	}
-
 	#sendFin(): void {
 		if (this.isFinished || this.isTerminated) return;
 		this.finished();
@@ -272,15 +216,4 @@ class BunConnection extends BaseConnection {
 		if (this.peerFinished) this.#socket.end();
 		else this.#socket.shutdown();
 	}
-}
-
-function bunAddress(socket: BunSocket, side: "local" | "remote"): Address | undefined {
-	const host = side === "local" ? socket.localAddress : socket.remoteAddress;
-	const port = side === "local" ? socket.localPort : socket.remotePort;
-	if (!host) return undefined;
-	return tcpAddress(
-		host,
-		port,
-		(side === "local" ? socket.localFamily : socket.remoteFamily) === "IPv6" ? "IPv6" : "IPv4",
-	);
 }

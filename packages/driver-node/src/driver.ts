@@ -4,23 +4,18 @@ import {
 	type Connection,
 	type ConnectOptions,
 	DEFAULT_HIGH_WATER_MARK,
-	type Driver,
 	type Listener,
 	type ListenOptions,
-	type TcpAddress,
-	type TcpListenOptions,
 	type UnixAddress,
-	type UnixListenOptions,
 } from "@echo-cli/core";
 import {
 	BaseConnection,
+	BaseDriver,
 	BaseListener,
-	bindAddress,
-	clearStaleUnixSocket,
+	type BindTarget,
 	connectionErrorFrom,
-	hostPort,
-	listenErrorFrom,
-	tcpAddress,
+	socketAddress,
+	UNNAMED_PEER,
 } from "@echo-cli/core/driver";
 
 export interface NodeDriverOptions {
@@ -40,40 +35,32 @@ export interface NodeDriverOptions {
  * - Reading is paused while the handler has a high-water mark of unread
  *   bytes, and resumed as it reads.
  */
-export class NodeDriver implements Driver {
+export class NodeDriver extends BaseDriver {
 	readonly name = "node";
 	readonly #noDelay: boolean;
 
 	constructor(options: NodeDriverOptions = {}) {
+		super();
 		this.#noDelay = options.noDelay ?? true;
 	}
 
-	listen(options: UnixListenOptions): Promise<Listener<UnixAddress>>;
-	listen(options?: TcpListenOptions): Promise<Listener<TcpAddress>>;
-	listen(options?: ListenOptions): Promise<Listener>;
-	async listen(options: ListenOptions = {}): Promise<Listener> {
-		const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+	protected async bind(target: BindTarget): Promise<Listener> {
+		const { highWaterMark, options } = target;
 		const server = net.createServer({ allowHalfOpen: true, noDelay: this.#noDelay, highWaterMark });
-		const where = options.path ?? hostPort(options.host ?? "127.0.0.1", options.port ?? 0);
-		if (options.path) await clearStaleUnixSocket(options.path, this);
-		// Bun's node:net does not resolve names itself; Node's does it the same way.
-		const host = options.path ? undefined : (await bindAddress(options.host ?? "127.0.0.1", options.port ?? 0)).host;
 		await new Promise<void>((resolve, reject) => {
 			server.once("error", reject);
-			try {
-				const target = options.path
-					? { path: options.path, backlog: options.backlog }
-					: { host, port: options.port ?? 0, backlog: options.backlog };
-				server.listen(target, () => {
+			server.listen(
+				target.transport === "unix"
+					? { path: target.path, backlog: options.backlog }
+					: { host: target.host, port: target.port, backlog: options.backlog },
+				() => {
 					server.off("error", reject);
 					resolve();
-				});
-			} catch (error) {
-				reject(error);
-			}
+				},
+			);
 		}).catch((error: unknown) => {
 			server.close();
-			throw listenErrorFrom(error, where);
+			throw error;
 		});
 		return new NodeListener(server, options, highWaterMark);
 	}
@@ -114,9 +101,6 @@ class NodeListener extends BaseListener {
 	}
 }
 
-/** The peer of a unix socket connection has no name of its own. */
-const UNNAMED: UnixAddress = { transport: "unix", path: "" };
-
 class NodeConnection extends BaseConnection {
 	readonly #socket: net.Socket;
 	readonly #local: Address | undefined;
@@ -128,8 +112,8 @@ class NodeConnection extends BaseConnection {
 		super(highWaterMark);
 		this.#socket = socket;
 		// Captured now: a closed socket can no longer tell.
-		this.#local = unix ?? socketAddress(socket, "local");
-		this.#remote = unix ? UNNAMED : socketAddress(socket, "remote");
+		this.#local = unix ?? socketAddress(socket.localAddress, socket.localPort, socket.localFamily);
+		this.#remote = unix ? UNNAMED_PEER : socketAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
 		socket.on("data", (chunk: Buffer) => this.received(chunk));
 		socket.on("end", () => this.receivedEnd());
 		socket.on("drain", () => this.drained());
@@ -184,13 +168,6 @@ function serverAddress(server: net.Server): Address {
 	if (typeof address === "string") return { transport: "unix", path: address };
 	if (address === null) throw new Error("the server is not listening");
 	return { transport: "tcp", host: address.address, port: address.port, family: family(address.family) };
-}
-
-function socketAddress(socket: net.Socket, side: "local" | "remote"): Address | undefined {
-	const host = side === "local" ? socket.localAddress : socket.remoteAddress;
-	const port = side === "local" ? socket.localPort : socket.remotePort;
-	if (host === undefined || port === undefined) return undefined;
-	return tcpAddress(host, port, family(side === "local" ? socket.localFamily : socket.remoteFamily));
 }
 
 function family(value: string | number | undefined): "IPv4" | "IPv6" {

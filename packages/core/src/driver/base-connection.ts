@@ -221,7 +221,7 @@ export abstract class BaseConnection implements Connection {
 				: new ConnectionError("aborted", `the connection was aborted: ${error.message}`, { cause: error })
 			: undefined;
 		// Settle first: Bun runs its close handler synchronously inside abort().
-		this.terminated(failure);
+		this.#terminate(failure);
 		this.abort(failure);
 	}
 
@@ -328,8 +328,18 @@ export abstract class BaseConnection implements Connection {
 		rare.endWaiter = undefined;
 	}
 
-	/** The socket is gone. Without an error the close was orderly. */
+	/**
+	 * The socket is gone. Without an error the close was orderly; but one
+	 * that came while our FIN was still to go out (after `end()`, before
+	 * `finished()`) lost what was queued, and fails with `closed`.
+	 */
 	protected terminated(error?: unknown): void {
+		if (error === undefined && this.isEnding && !this.#is(FINISHED)) {
+			this.#terminate(new ConnectionError("closed", "the connection closed before queued bytes were sent"));
+		} else this.#terminate(error);
+	}
+
+	#terminate(error: unknown): void {
 		if (this.#is(TERMINATED)) return;
 		this.#state |= TERMINATED;
 		// An orderly close without a FIN first still means the peer sends no more.

@@ -5,9 +5,11 @@
  */
 
 export { connectionErrorFrom, errorCode, listenErrorFrom } from "../errors.ts";
-export { hostPort, sharedHost, tcpAddress } from "../format.ts";
+export { hostPort, sharedHost, socketAddress, tcpAddress, UNNAMED_PEER } from "../format.ts";
 export { BaseConnection, type CloseListener } from "./base-connection.ts";
+export { BaseDriver, type BindTarget } from "./base-driver.ts";
 export { BaseListener } from "./base-listener.ts";
 export { bindAddress } from "./host.ts";
 export { LayeredConnection } from "./layered-connection.ts";
+export { type ByteSink, OutboundQueue } from "./outbound-queue.ts";
 export { clearStaleUnixSocket, maxUnixPathBytes } from "./unix.ts";

@@ -3,7 +3,7 @@
  * helpers it is built from, for users' own tests.
  */
 
-export type { MemoryFault } from "../memory.ts";
+export { BrokenMemoryDriver, type MemoryFault } from "./broken-memory.ts";
 export {
 	assertBytes,
 	concat,
