@@ -13,6 +13,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { parseListening } from "@echo-cli/core";
 
 const CLI = fileURLToPath(new URL("../apps/cli/dist/cli.js", import.meta.url));
 const BUN = process.execPath;
@@ -52,17 +53,17 @@ async function start(
 	command: readonly string[],
 	fault: string | undefined,
 ): Promise<{ port: number; child: ChildProcess }> {
-	const args = [...command.slice(1), "--port", "0", ...(fault ? ["--fault", fault] : [])];
+	const args = [...command.slice(1), "--port", "0", "--log-format", "json", ...(fault ? ["--fault", fault] : [])];
 	const child = spawn(command[0] as string, args, { stdio: ["ignore", "pipe", "inherit"] });
 	const port = await new Promise<number>((resolve, reject) => {
 		let out = "";
 		const timer = setTimeout(() => reject(new Error(`${command.join(" ")} did not start`)), 10_000);
 		child.stdout?.on("data", (d: Buffer) => {
 			out += d;
-			const match = /listening on tcp:\/\/[^\s]+:(\d+)/.exec(out);
-			if (!match) return;
+			const address = parseListening(out.split("\n")[0] as string);
+			if (address?.transport !== "tcp") return;
 			clearTimeout(timer);
-			resolve(Number(match[1]));
+			resolve(address.port);
 		});
 	});
 	return { port, child };

@@ -15,6 +15,7 @@ import net from "node:net";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { parseListening } from "@echo-cli/core";
 import { parseDuration } from "../apps/cli/src/options.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -76,6 +77,19 @@ const SERVERS = (
 			runtime: "Bun" as const,
 			command: [BUN, here("servers/driver.mjs"), "bun"],
 			baseline: "raw Bun.listen",
+		},
+		// echo under faults that change nothing (latency=0ms), against plain echo on the same driver.
+		{
+			name: "node driver, echo under latency=0ms",
+			runtime: "Node" as const,
+			command: ["node", here("servers/driver.mjs"), "node", "faults"],
+			baseline: "node driver",
+		},
+		{
+			name: "bun driver, echo under latency=0ms",
+			runtime: "Bun" as const,
+			command: [BUN, here("servers/driver.mjs"), "bun", "faults"],
+			baseline: "bun driver",
 		},
 		// A user's own handler on the push path, and the pull loop, on each driver's own runtime.
 		...(["user push handler", "pull loop"] as const).flatMap((handler) => [
@@ -139,7 +153,7 @@ interface RunningServer {
 	stop(): Promise<void>;
 }
 
-/** Starts a server (with room for 10,000 connections) and reads its port. */
+/** Starts a server (with room for 10,000 connections) and reads its port from its listening line. */
 async function startServer(spec: ServerSpec): Promise<RunningServer> {
 	const command = pin(0, spec.command)
 		.map((a) => `'${a}'`)
@@ -150,9 +164,15 @@ async function startServer(spec: ServerSpec): Promise<RunningServer> {
 	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
 	const port = await new Promise<number>((resolve, reject) => {
 		const timer = setTimeout(() => reject(new Error(`${label(spec)} did not start`)), 10_000);
-		child.stdout?.once("data", (d: Buffer) => {
+		let out = "";
+		child.stdout?.on("data", (d: Buffer) => {
+			out += d;
+			const line = out.split("\n")[0] as string;
+			if (line === out) return;
 			clearTimeout(timer);
-			resolve(Number(d.toString().trim()));
+			const address = parseListening(line);
+			if (address?.transport === "tcp") resolve(address.port);
+			else reject(new Error(`${label(spec)} wrote no listening line first: ${line}`));
 		});
 		child.once("exit", (code) => reject(new Error(`${label(spec)} exited with ${code}`)));
 	});

@@ -1,8 +1,9 @@
-// An echo-cli driver serving through serve(): `driver.mjs node|bun [echo|user|pull]`.
-//   echo  the built-in echo handler
-//   user  a byte-for-byte echo as a user writes it on the push path (a Receiver: data + send, end)
-//   pull  the same echo on the pull path: for await ... write ... end
-import { echo, serve } from "@echo-cli/core";
+// An echo-cli driver serving through serve(): `driver.mjs node|bun [echo|user|pull|faults]`.
+//   echo    the built-in echo handler
+//   faults  echo under withFaults with a stage that changes nothing (latency=0ms)
+//   user    a byte-for-byte echo as a user writes it on the push path (a Receiver: data + send, end)
+//   pull    the same echo on the pull path: for await ... write ... end
+import { echo, listeningLine, serve, withFaults } from "@echo-cli/core";
 
 const handlers = {
 	echo,
@@ -14,6 +15,7 @@ const handlers = {
 			connection.end();
 		},
 	},
+	faults: withFaults(echo, [{ kind: "latency", delay: 0 }]),
 	pull: async (connection) => {
 		for await (const chunk of connection) await connection.write(chunk);
 		await connection.end();
@@ -28,6 +30,6 @@ const driver =
 const highWaterMark = process.env.ECHO_HWM ? Number(process.env.ECHO_HWM) : undefined;
 const listener = await driver.listen({ host: "127.0.0.1", port: 0, highWaterMark });
 serve(listener, handler);
-console.log(listener.address.port);
+console.log(listeningLine(listener.address));
 // A clean exit on a signal, so that --cpu-prof can write its profile.
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(0));

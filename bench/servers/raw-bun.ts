@@ -49,4 +49,5 @@ const server = Bun.listen<State>({
 		error() {},
 	},
 });
-console.log(server.port);
+// The listening line every bench server writes first.
+console.log(JSON.stringify({ event: "listening", address: `tcp://127.0.0.1:${server.port}` }));

@@ -5,4 +5,7 @@ const server = net.createServer((socket) => {
 	socket.on("error", () => socket.destroy());
 	socket.pipe(socket);
 });
-server.listen(0, "127.0.0.1", () => console.log(server.address().port));
+// The listening line every bench server writes first.
+server.listen(0, "127.0.0.1", () =>
+	console.log(JSON.stringify({ event: "listening", address: `tcp://127.0.0.1:${server.address().port}` })),
+);

@@ -33,7 +33,8 @@ export {
 	parseFault,
 	withFaults,
 } from "./faults/index.ts";
-export { formatAddress } from "./format.ts";
+export { formatAddress, parseAddress } from "./format.ts";
+export { listeningLine, parseListening } from "./listening.ts";
 export { MemoryDriver, type MemoryDriverOptions } from "./memory.ts";
 export {
 	type ConnectionOutcome,

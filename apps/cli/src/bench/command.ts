@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { parseRate } from "@echo-cli/core";
+import { formatAddress, parseListening, parseRate } from "@echo-cli/core";
 import { parseFlags } from "../args.ts";
 import { formatDuration } from "../format.ts";
 import { type DriverChoice, parseDuration, parseSize } from "../options.ts";
@@ -262,7 +262,7 @@ function startServer(
 	script: string,
 	driver: DriverChoice,
 ): Promise<{ stop(): Promise<void>; describe: string; port: number }> {
-	const child = spawn(process.execPath, [script, "--port", "0", "--driver", driver], {
+	const child = spawn(process.execPath, [script, "--port", "0", "--driver", driver, "--log-format", "json"], {
 		stdio: ["ignore", "pipe", "inherit"],
 	});
 	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -272,12 +272,16 @@ function startServer(
 		child.once("exit", (code) => reject(new Error(`the echo server exited with status ${code}`)));
 		child.stdout.on("data", (d: Buffer) => {
 			out += d;
-			const match = /listening on tcp:\/\/(\S+):(\d+) \(([^)]*)\)/.exec(out);
-			if (!match) return;
+			const newline = out.indexOf("\n");
+			if (newline === -1) return;
+			const line = out.slice(0, newline);
+			const address = parseListening(line);
+			if (address?.transport !== "tcp") return;
 			clearTimeout(timer);
+			const { driver: name, runtime } = JSON.parse(line) as { driver: string; runtime: string };
 			resolve({
-				port: Number(match[2]),
-				describe: `${match[1]}:${match[2]} (${match[3]})`,
+				port: address.port,
+				describe: `${formatAddress(address).slice("tcp://".length)} (driver ${name}, ${runtime})`,
 				async stop() {
 					child.kill("SIGTERM");
 					await exited;

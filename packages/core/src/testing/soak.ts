@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import type { Address, Connection } from "../contract.ts";
+import { parseListening } from "../listening.ts";
 import { assertBytes, pattern } from "./bytes.ts";
 import { check, pause, readAll, within } from "./checks.ts";
 import { type Client, referenceClient } from "./reference-client.ts";
@@ -154,22 +155,31 @@ async function verify(c: Pick<Connection, "read">, expected: number): Promise<nu
 }
 
 /**
- * Starts `command args...` as an echo server process that prints its TCP
- * port on the first line of stdout, and stops it by PID.
+ * Starts `command args...` as an echo server process that writes its
+ * `listeningLine` first on stdout (as `echo-cli --log-format json` does),
+ * and stops it by PID.
  */
 export async function spawnServer(command: string, args: readonly string[]): Promise<ServerProcess> {
 	const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
 	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-	const port = await within(
-		new Promise<number>((resolve, reject) => {
-			child.stdout.once("data", (d: Uint8Array) => resolve(Number(new TextDecoder().decode(d).trim())));
+	const address = await within(
+		new Promise<Address>((resolve, reject) => {
+			let out = "";
+			child.stdout.on("data", (d: Uint8Array) => {
+				out += new TextDecoder().decode(d);
+				const newline = out.indexOf("\n");
+				if (newline === -1) return;
+				const found = parseListening(out.slice(0, newline));
+				if (found) resolve(found);
+				else reject(new Error(`the server's first line is not a listening event: ${out.slice(0, newline)}`));
+			});
 			child.once("exit", (code) => reject(new Error(`the server exited with status ${code} before listening`)));
 		}),
 		10_000,
-		"the server did not print its port",
+		"the server did not say where it listens",
 	);
 	return {
-		address: { transport: "tcp", host: "127.0.0.1", port, family: "IPv4" },
+		address,
 		pid: child.pid as number,
 		async stop() {
 			if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
