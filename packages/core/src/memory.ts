@@ -3,18 +3,16 @@ import {
 	type Connection,
 	type ConnectOptions,
 	DEFAULT_HIGH_WATER_MARK,
-	type Driver,
 	type Listener,
 	type ListenOptions,
 	type TcpAddress,
-	type TcpListenOptions,
-	type UnixAddress,
-	type UnixListenOptions,
 } from "./contract.ts";
 import { BaseConnection } from "./driver/base-connection.ts";
+import { BaseDriver, type BindTarget } from "./driver/base-driver.ts";
 import { BaseListener } from "./driver/base-listener.ts";
 import { OutboundQueue } from "./driver/outbound-queue.ts";
 import { ConnectionError, ListenError } from "./errors.ts";
+import { hostPort } from "./format.ts";
 
 export interface MemoryDriverOptions {
 	/**
@@ -33,26 +31,23 @@ const schedule: (task: () => void) => void =
  * instance is its own network: ports are only visible to `connect()` on the
  * same driver.
  */
-export class MemoryDriver implements Driver {
+export class MemoryDriver extends BaseDriver {
 	readonly name = "memory";
+	protected override readonly unixSockets = false;
 	readonly #listeners = new Map<number, MemoryListener>();
 	#nextPort = 40000;
 
 	readonly options: MemoryDriverOptions;
 
 	constructor(options: MemoryDriverOptions = {}) {
+		super();
 		this.options = options;
 	}
 
-	listen(options: UnixListenOptions): Promise<Listener<UnixAddress>>;
-	listen(options?: TcpListenOptions): Promise<Listener<TcpAddress>>;
-	listen(options?: ListenOptions): Promise<Listener>;
-	async listen(options: ListenOptions = {}): Promise<Listener> {
-		if (options.path !== undefined) {
-			throw new ListenError("bad-address", `cannot listen on ${options.path}: the memory driver has no unix sockets`);
-		}
-		const host = options.host ?? "127.0.0.1";
-		let port = options.port ?? 0;
+	protected bind(target: BindTarget): Listener {
+		if (target.transport === "unix") throw new Error("unreachable: the memory driver has no unix sockets");
+		const { host, family } = target;
+		let port = target.port;
 		if (!Number.isInteger(port) || port < 0 || port > 65535) {
 			throw new ListenError("bad-address", `cannot listen on port ${port}: a port is a whole number from 0 to 65535`);
 		}
@@ -61,10 +56,10 @@ export class MemoryDriver implements Driver {
 			port = this.#nextPort++;
 		}
 		if (this.#listeners.has(port)) {
-			throw new ListenError("address-in-use", `address ${host}:${port} is already in use`);
+			throw new ListenError("address-in-use", `address ${hostPort(host, port)} is already in use`);
 		}
-		const address: TcpAddress = { transport: "tcp", host, port, family: host.includes(":") ? "IPv6" : "IPv4" };
-		const listener = new MemoryListener(address, options, () => this.#listeners.delete(port));
+		const address: TcpAddress = { transport: "tcp", host, port, family };
+		const listener = new MemoryListener(address, target.options, () => this.#listeners.delete(port));
 		this.#listeners.set(port, listener);
 		return listener;
 	}

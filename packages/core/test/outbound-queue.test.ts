@@ -42,8 +42,14 @@ test("OutboundQueue delivers every byte in order, whatever each write takes", ()
 test("OutboundQueue never writes new bytes around waiting ones, and stops at a closed socket", () => {
 	const queue = new OutboundQueue();
 	const writes: number[] = [];
-	queue.send(pattern(0, 10), { write: (b) => (writes.push(b.byteLength), 4) });
-	queue.send(pattern(1, 5), { write: (b) => (writes.push(b.byteLength), 5) });
+	const takes = (n: number) => ({
+		write(bytes: Uint8Array) {
+			writes.push(bytes.byteLength);
+			return n;
+		},
+	});
+	queue.send(pattern(0, 10), takes(4));
+	queue.send(pattern(1, 5), takes(5));
 	assert.deepEqual(writes, [10], "the second chunk must wait behind the first's tail");
 	assert.equal(queue.bytes, 11);
 	assert.equal(queue.flush({ write: () => -1 }), false);

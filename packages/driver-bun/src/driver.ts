@@ -15,6 +15,7 @@ import {
 	type BindTarget,
 	connectionErrorFrom,
 	OutboundQueue,
+	type Pausable,
 	sharedHost,
 	socketAddress,
 	tcpAddress,
@@ -201,12 +202,8 @@ class BunConnection extends BaseConnection {
 		else this.#socket.end();
 	}
 
-	protected pauseSource(): void {
-		this.#socket.pause();
-	}
-
-	protected resumeSource(): void {
-		this.#socket.resume();
+	protected override get source(): Pausable {
+		return this.#socket;
 	}
 
 	#sendFin(): void {

@@ -14,6 +14,7 @@ import {
 	BaseListener,
 	type BindTarget,
 	connectionErrorFrom,
+	type Pausable,
 	socketAddress,
 	UNNAMED_PEER,
 } from "@echo-cli/core/driver";
@@ -154,12 +155,8 @@ class NodeConnection extends BaseConnection {
 		else this.#socket.destroy();
 	}
 
-	protected pauseSource(): void {
-		this.#socket.pause();
-	}
-
-	protected resumeSource(): void {
-		this.#socket.resume();
+	protected override get source(): Pausable {
+		return this.#socket;
 	}
 }
 

@@ -8,6 +8,12 @@ interface Waiter<T> {
 
 export type CloseListener = (connection: Connection) => void;
 
+/** A socket's reading, as Node's, Bun's and a `Connection` pause and resume it. */
+export interface Pausable {
+	pause(): void;
+	resume(): void;
+}
+
 const settled: Promise<void> = Promise.resolve();
 
 /** Reads are over: the peer's FIN, or `stopReading()`. */
@@ -47,7 +53,7 @@ const EMPTY: (Uint8Array | undefined)[] = [];
  * promise.
  *
  * A driver extends it and implements the abstract members over its socket
- * (`transmit`, `finish`, `abort`, `pauseSource`, `resumeSource`,
+ * (`transmit`, `finish`, `abort`, `source` or `pauseSource` and `resumeSource`,
  * `outboundBytes`, the two addresses). It reports socket events back by calling the protected
  * `received*`, `drained`, `finished` and `terminated` methods, each of which
  * is safe to call at any time, more than once, and from inside another hook
@@ -122,8 +128,23 @@ export abstract class BaseConnection implements Connection {
 	protected abstract finish(): void;
 	/** Drops everything and closes now; with an error, the peer should see a reset. */
 	protected abstract abort(error?: Error): void;
-	protected abstract pauseSource(): void;
-	protected abstract resumeSource(): void;
+	/**
+	 * What reading pauses and resumes: the socket, or the connection under a
+	 * layer. A driver whose source has no `pause()`/`resume()` overrides
+	 * `pauseSource` and `resumeSource` instead.
+	 */
+	protected get source(): Pausable | undefined {
+		return undefined;
+	}
+
+	/** Stops reading from the socket. */
+	protected pauseSource(): void {
+		this.source?.pause();
+	}
+
+	protected resumeSource(): void {
+		this.source?.resume();
+	}
 	abstract readonly outboundBytes: number;
 
 	get inboundBytes(): number {
@@ -300,7 +321,8 @@ export abstract class BaseConnection implements Connection {
 
 	/** The outbound queue fell below the high-water mark. Spurious calls are harmless. */
 	protected drained(): void {
-		if (this.outboundBytes >= this.highWaterMark) return;
+		// Nothing waits for room unless a send found the queue full: most drain calls end here.
+		if (!this.#is(FULL) || this.outboundBytes >= this.highWaterMark) return;
 		this.#state &= ~FULL;
 		const rare = this.#rare;
 		const writers = rare?.writers;

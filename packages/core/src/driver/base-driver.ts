@@ -11,7 +11,7 @@ import {
 	type UnixAddress,
 	type UnixListenOptions,
 } from "../contract.ts";
-import { listenErrorFrom } from "../errors.ts";
+import { ListenError, listenErrorFrom } from "../errors.ts";
 import { hostPort } from "../format.ts";
 import { bindAddress } from "./host.ts";
 import { clearStaleUnixSocket } from "./unix.ts";
@@ -45,6 +45,8 @@ export type BindTarget =
  */
 export abstract class BaseDriver implements Driver {
 	abstract readonly name: string;
+	/** False for a driver with no unix sockets: a path is then refused as a bad address. */
+	protected readonly unixSockets: boolean = true;
 
 	/** Binds and listens at `target`; may throw what the runtime throws. */
 	protected abstract bind(target: BindTarget): Promise<Listener> | Listener;
@@ -61,6 +63,12 @@ export abstract class BaseDriver implements Driver {
 		const where = options.path ?? hostPort(host, port);
 		let target: BindTarget;
 		if (options.path !== undefined) {
+			if (!this.unixSockets) {
+				throw new ListenError(
+					"bad-address",
+					`cannot listen on ${options.path}: the ${this.name} driver has no unix sockets`,
+				);
+			}
 			await clearStaleUnixSocket(options.path, this);
 			target = { transport: "unix", path: options.path, highWaterMark, options };
 		} else {

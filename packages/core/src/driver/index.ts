@@ -6,7 +6,7 @@
 
 export { connectionErrorFrom, errorCode, listenErrorFrom } from "../errors.ts";
 export { hostPort, sharedHost, socketAddress, tcpAddress, UNNAMED_PEER } from "../format.ts";
-export { BaseConnection, type CloseListener } from "./base-connection.ts";
+export { BaseConnection, type CloseListener, type Pausable } from "./base-connection.ts";
 export { BaseDriver, type BindTarget } from "./base-driver.ts";
 export { BaseListener } from "./base-listener.ts";
 export { bindAddress } from "./host.ts";

@@ -1,5 +1,5 @@
 import type { Address, Connection, Receiver } from "../contract.ts";
-import { BaseConnection } from "./base-connection.ts";
+import { BaseConnection, type Pausable } from "./base-connection.ts";
 
 /**
  * The part of a connection over another connection (fault injection, a
@@ -89,12 +89,8 @@ export abstract class LayeredConnection extends BaseConnection {
 		this.inner.close(error);
 	}
 
-	protected pauseSource(): void {
-		this.inner.pause();
-	}
-
-	protected resumeSource(): void {
-		this.inner.resume();
+	protected override get source(): Pausable {
+		return this.inner;
 	}
 
 	override stopReading(): void {

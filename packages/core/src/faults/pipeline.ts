@@ -127,7 +127,8 @@ export class Timeline extends PassThrough {
 			next.push(item.bytes);
 		}
 		if (this.#head === this.#queue.length) {
-			this.#queue = [];
+			// Emptied in place: a new array per chunk would be garbage per chunk.
+			this.#queue.length = 0;
 			this.#head = 0;
 			if (this.#finishing && !this.#finished) {
 				this.#finished = true;

@@ -1,6 +1,6 @@
-import type { Address, Connection, Driver, Handler, ListenOptions, Receiver } from "../contract.ts";
-import type { Server } from "../serve.ts";
-import type { Client, ClientConnection } from "./reference-client.ts";
+import type { Driver, Handler, ListenOptions, Receiver } from "../contract.ts";
+import type { EchoServer } from "./echo-server.ts";
+import type { Client } from "./reference-client.ts";
 
 /** What a driver's test file hands to `conformance()`. */
 export interface ConformanceTarget {
@@ -29,23 +29,21 @@ export interface ConformanceTarget {
 	readonly gaps?: Readonly<Record<string, string>>;
 }
 
-/** One conformance case, runnable by any test runner. */
-export interface ConformanceCase {
+/** One case of any suite of the kit (conformance, properties, fault properties, soak), runnable by any test runner. */
+export interface KitCase {
 	readonly name: string;
 	/** Set when the target declares this case a known gap; the text is the reason. */
-	readonly gap: string | undefined;
+	readonly gap?: string | undefined;
 	/** A generous limit in milliseconds for the runner's own timeout. */
 	readonly timeout: number;
 	run(): Promise<void>;
 }
 
-export interface Harness {
-	readonly server: Server;
-	readonly address: Address;
-	/** Server-side connections in accept order. */
-	readonly accepted: Connection[];
-	connect(): Promise<ClientConnection>;
-}
+/** A conformance case: a {@link KitCase} whose `gap` is always given (undefined when none). */
+export type ConformanceCase = KitCase & { readonly gap: string | undefined };
+
+/** What a conformance case gets: a fresh echo server. */
+export type Harness = EchoServer;
 
 /** Runs `body` against a fresh echo server that serves with `handler`; closes everything after. */
 export type WithEcho = (handler: Handler | Receiver, body: (h: Harness) => Promise<void>) => Promise<void>;

@@ -1,13 +1,14 @@
-import { type Connection, DEFAULT_HIGH_WATER_MARK, type Handler, type Receiver } from "../contract.ts";
+import { DEFAULT_HIGH_WATER_MARK, type Handler, type Receiver } from "../contract.ts";
 import { echo, echoByReads } from "../echo.ts";
 import { ConnectionError, MisuseError } from "../errors.ts";
 import { serve } from "../serve.ts";
 import { assertBytes, concat, pattern, random, randomBytes, split } from "./bytes.ts";
-import type { ConformanceCase, ConformanceTarget, Harness, WithEcho } from "./cases.ts";
+import type { ConformanceCase, ConformanceTarget, WithEcho } from "./cases.ts";
 import { check, describe, outcome, pause, readAll, readExactly, rejection, stalls, within } from "./checks.ts";
+import { withEchoServer } from "./echo-server.ts";
 import { edgeCases } from "./edge-cases.ts";
 import { listenerCases } from "./listener-cases.ts";
-import { type ClientConnection, referenceClient } from "./reference-client.ts";
+import { referenceClient } from "./reference-client.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -26,28 +27,8 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 	const bound = highWaterMark + target.maxReadChunk;
 
 	const client = target.client ?? referenceClient;
-	const withEcho: WithEcho = async (handler, body) => {
-		const listener = await target.driver.listen({ host: "127.0.0.1", port: 0, ...target.listen, highWaterMark });
-		const accepted: Connection[] = [];
-		const clients: ClientConnection[] = [];
-		const server = serve(listener, handler, { onConnection: (c) => accepted.push(c) });
-		const harness: Harness = {
-			server,
-			address: listener.address,
-			accepted,
-			async connect() {
-				const connection = await client.connect(listener.address);
-				clients.push(connection);
-				return connection;
-			},
-		};
-		try {
-			await body(harness);
-		} finally {
-			for (const c of clients) c.close();
-			await server.abort();
-		}
-	};
+	const withEcho: WithEcho = (handler, body) =>
+		withEchoServer(target.driver, { handler, listen: target.listen, highWaterMark, client }, body);
 
 	/** Cases that drive the echo handler; they run with `echo` and again with `echoByReads`. */
 	const echoCases = (handler: Handler | Receiver, suffix: string): Omit<ConformanceCase, "gap">[] =>

@@ -1,9 +1,10 @@
 import net from "node:net";
 import type { Connection, Driver, Handler } from "../contract.ts";
 import { echo } from "../echo.ts";
-import { type Server, serve } from "../serve.ts";
+import type { Server } from "../serve.ts";
 import { concat, pattern } from "./bytes.ts";
 import { pause } from "./checks.ts";
+import { type EchoServer, startEchoServer } from "./echo-server.ts";
 
 export interface ServedDriver {
 	readonly server: Server;
@@ -18,16 +19,14 @@ export interface ServedDriver {
  * bug in a client built on that driver. `cleanup()` ends everything it made.
  */
 export function tcpHarness(driver: Driver) {
-	const servers: Server[] = [];
+	const servers: EchoServer[] = [];
 	const sockets: net.Socket[] = [];
 	return {
 		async start(handler: Handler = echo, highWaterMark?: number): Promise<ServedDriver> {
-			const listener = await driver.listen({ host: "127.0.0.1", port: 0, highWaterMark });
-			const accepted: Connection[] = [];
-			const server = serve(listener, handler, { onConnection: (c) => accepted.push(c) });
-			servers.push(server);
-			const port = listener.address.transport === "tcp" ? listener.address.port : 0;
-			return { server, accepted, port };
+			const served = await startEchoServer(driver, { handler, highWaterMark });
+			servers.push(served);
+			const port = served.address.transport === "tcp" ? served.address.port : 0;
+			return { server: served.server, accepted: served.accepted, port };
 		},
 		async client(port: number): Promise<net.Socket> {
 			const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
@@ -38,7 +37,7 @@ export function tcpHarness(driver: Driver) {
 		},
 		async cleanup(): Promise<void> {
 			for (const socket of sockets.splice(0)) socket.destroy();
-			await Promise.all(servers.splice(0).map((s) => s.abort()));
+			await Promise.all(servers.splice(0).map((s) => s.close()));
 		},
 	};
 }

@@ -16,9 +16,10 @@ export {
 	split,
 	testSeed,
 } from "./bytes.ts";
-export type { ConformanceCase, ConformanceTarget } from "./cases.ts";
+export type { ConformanceCase, ConformanceTarget, KitCase } from "./cases.ts";
 export { check, outcome, pause, readAll, readExactly, rejection, within } from "./checks.ts";
 export { conformance } from "./conformance.ts";
+export { type EchoServer, type EchoServerOptions, startEchoServer, withEchoServer } from "./echo-server.ts";
 export { collect, type ServedDriver, tcpHarness, tryConnect, writeUntilStalled } from "./harness.ts";
 export { type Client, type ClientConnection, referenceClient } from "./reference-client.ts";
 export { isAlive, rss, type ServerProcess, type SoakCase, type SoakTarget, soak, spawnServer } from "./soak.ts";

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import type { Address, Connection } from "../contract.ts";
 import { parseListening } from "../listening.ts";
 import { assertBytes, pattern } from "./bytes.ts";
+import type { KitCase } from "./cases.ts";
 import { check, pause, readAll, within } from "./checks.ts";
 import { type Client, referenceClient } from "./reference-client.ts";
 
@@ -20,11 +21,8 @@ export interface SoakTarget {
 	readonly client?: Client;
 }
 
-export interface SoakCase {
-	readonly name: string;
-	readonly timeout: number;
-	run(): Promise<void>;
-}
+/** A soak check as a case of the kit. */
+export type SoakCase = KitCase;
 
 const MiB = 1024 * 1024;
 

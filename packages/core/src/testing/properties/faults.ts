@@ -8,9 +8,10 @@ import type { Address, Connection, Driver, Handler, Receiver } from "../../contr
 import { echo } from "../../echo.ts";
 import { ConnectionError } from "../../errors.ts";
 import { type Fault, withFaults } from "../../faults/index.ts";
-import { type Server, serve } from "../../serve.ts";
 import { assertBytes, concat, randomBytes } from "../bytes.ts";
+import type { KitCase } from "../cases.ts";
 import { check, outcome, pause, within } from "../checks.ts";
+import { withEchoServer } from "../echo-server.ts";
 import { type Client, referenceClient } from "../reference-client.ts";
 import { runParameters } from "./run.ts";
 
@@ -31,11 +32,8 @@ export interface FaultPropertyTarget {
 	readonly faulty?: (faults: readonly Fault[], seed: number) => Handler | Receiver;
 }
 
-export interface FaultPropertyCase {
-	readonly name: string;
-	readonly timeout: number;
-	run(): Promise<void>;
-}
+/** A fault property as a case of the kit. */
+export type FaultPropertyCase = KitCase;
 
 /** Faults that change when bytes go back, never which bytes. */
 const timingFault: fc.Arbitrary<Fault> = fc.oneof(
@@ -88,15 +86,8 @@ export function faultProperties(target: FaultPropertyTarget): FaultPropertyCase[
 		body: (address: Address, accepted: Connection[]) => Promise<void>,
 		highWaterMark?: number,
 	) => {
-		const listener = await target.driver.listen({ host: "127.0.0.1", port: 0, highWaterMark });
-		const accepted: Connection[] = [];
 		const handler = target.faulty ? faulty(faults, seed) : withFaults(echo, faults, { seed, highWaterMark });
-		const server: Server = serve(listener, handler, { onConnection: (c) => accepted.push(c) });
-		try {
-			await body(listener.address, accepted);
-		} finally {
-			await server.abort();
-		}
+		await withEchoServer(target.driver, { handler, highWaterMark }, ({ address, accepted }) => body(address, accepted));
 	};
 
 	/** Sends `bytes` in pieces, half-closes, and resolves to everything that came back and how it ended. */

@@ -3,11 +3,11 @@
  * `fast-check` package (an optional peer dependency of @echo-cli/core).
  */
 import fc from "fast-check";
-import { type Address, type Connection, DEFAULT_HIGH_WATER_MARK, type Driver, type Listener } from "../../contract.ts";
-import { echo } from "../../echo.ts";
-import { type Server, serve } from "../../serve.ts";
+import { type Address, DEFAULT_HIGH_WATER_MARK, type Driver } from "../../contract.ts";
 import { assertBytes, concat, randomBytes } from "../bytes.ts";
+import type { KitCase } from "../cases.ts";
 import { check, pause, readAll, within } from "../checks.ts";
+import { withEchoServer } from "../echo-server.ts";
 import { type Client, type ClientConnection, referenceClient } from "../reference-client.ts";
 import { runParameters } from "./run.ts";
 
@@ -29,11 +29,8 @@ export interface PropertyTarget {
 	readonly parameters?: fc.Parameters<unknown>;
 }
 
-export interface PropertyCase {
-	readonly name: string;
-	readonly timeout: number;
-	run(): Promise<void>;
-}
+/** A property as a case of the kit. */
+export type PropertyCase = KitCase;
 
 /** One write of the client: bytes made from a seed, split into writes of at most `split`, then a pause. */
 export interface Piece {
@@ -73,36 +70,6 @@ async function send(c: ClientConnection, stream: Stream): Promise<void> {
 	}
 }
 
-interface EchoServer {
-	readonly address: Address;
-	readonly accepted: Connection[];
-	readonly server: Server;
-}
-
-async function startEcho(target: PropertyTarget): Promise<EchoServer> {
-	const listener: Listener = await target.driver.listen({
-		host: "127.0.0.1",
-		port: 0,
-		highWaterMark: target.highWaterMark,
-	});
-	const accepted: Connection[] = [];
-	const server = serve(listener, echo, { onConnection: (c) => accepted.push(c) });
-	return { address: listener.address, accepted, server };
-}
-
-/**
- * Runs `property` against one echo server for all its runs. The server is
- * stopped afterwards, whatever happened.
- */
-async function withEchoServer(target: PropertyTarget, body: (s: EchoServer) => Promise<void>): Promise<void> {
-	const s = await startEcho(target);
-	try {
-		await body(s);
-	} finally {
-		await s.server.abort();
-	}
-}
-
 /** Sends one stream on a fresh connection, FIN, and returns the echo. */
 export async function echoStream(client: Client, address: Address, stream: Stream): Promise<Uint8Array> {
 	const c = await client.connect(address);
@@ -129,7 +96,7 @@ export function properties(target: PropertyTarget): PropertyCase[] {
 			name: "exactness: any chunks, splits and pauses come back as their concatenation",
 			timeout: 120_000,
 			run: () =>
-				withEchoServer(target, async ({ address }) => {
+				withEchoServer(target.driver, { highWaterMark: target.highWaterMark }, async ({ address }) => {
 					await fc.assert(
 						fc.asyncProperty(streamArb(), async (stream) => {
 							assertBytes(await echoStream(client, address, stream), streamBytes(stream), "echo");
@@ -142,7 +109,7 @@ export function properties(target: PropertyTarget): PropertyCase[] {
 			name: "isolation: 1 to 64 concurrent connections each get exactly their own bytes",
 			timeout: 120_000,
 			run: () =>
-				withEchoServer(target, async ({ address }) => {
+				withEchoServer(target.driver, { highWaterMark: target.highWaterMark }, async ({ address }) => {
 					await fc.assert(
 						fc.asyncProperty(
 							fc.array(streamArb(3, 32 * KiB), { minLength: 1, maxLength: 64, size: "max" }),
@@ -161,7 +128,7 @@ export function properties(target: PropertyTarget): PropertyCase[] {
 			name: "half-close: a FIN after any prefix gets exactly that prefix back, then the server's FIN",
 			timeout: 120_000,
 			run: () =>
-				withEchoServer(target, async ({ address }) => {
+				withEchoServer(target.driver, { highWaterMark: target.highWaterMark }, async ({ address }) => {
 					await fc.assert(
 						fc.asyncProperty(streamArb(), fc.nat(), fc.boolean(), async (stream, cut, awaitWrites) => {
 							const bytes = streamBytes(stream);
@@ -187,7 +154,7 @@ export function properties(target: PropertyTarget): PropertyCase[] {
 			name: "slow consumers: generated read sizes and delays still get an exact echo, with bounded server queues",
 			timeout: 120_000,
 			run: () =>
-				withEchoServer(target, async ({ address, accepted }) => {
+				withEchoServer(target.driver, { highWaterMark: target.highWaterMark }, async ({ address, accepted }) => {
 					const readPlan = fc.array(
 						fc.record({ bytes: fc.integer({ min: 1, max: 512 * KiB }), delayMs: fc.constantFrom(0, 1, 5, 20) }),
 						{ minLength: 1, maxLength: 8 },
