@@ -4,7 +4,6 @@
  * implementation it catches. Runs on real Node and on Bun's node:net.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import net from "node:net";
 import { after, afterEach, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -12,9 +11,11 @@ import { type Connection, ConnectionError, DEFAULT_HIGH_WATER_MARK, echo } from 
 import {
 	assertBytes,
 	collect,
+	isAlive,
 	pattern,
 	pause,
 	rejection,
+	spawnServer,
 	tcpHarness,
 	tryConnect,
 	writeUntilStalled,
@@ -120,16 +121,11 @@ describe(`node:net pitfalls on ${runtime}`, () => {
 			new URL(`${compiled ? "../../test/" : "./"}fixtures/echo-server.mjs`, import.meta.url),
 		);
 		const command = onBun ? process.execPath : "node";
-		const child = spawn("sh", ["-c", `ulimit -n 64 && exec "${command}" "${fixture}"`], {
-			stdio: ["ignore", "pipe", "inherit"],
-		});
-		after(() => {
-			if (child.exitCode === null) child.kill("SIGKILL");
-		});
-		const port = await new Promise<number>((resolve, reject) => {
-			child.stdout.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
-			child.once("exit", (code) => reject(new Error(`the server exited with ${code}`)));
-		});
+		// `exec` keeps the PID: the server is stopped by it, not by the shell's.
+		const server = await spawnServer("sh", ["-c", `ulimit -n 64 && exec "${command}" "${fixture}"`]);
+		after(() => server.stop());
+		if (server.address.transport !== "tcp") throw new Error("the fixture must listen on TCP");
+		const { port } = server.address;
 		const crowd: net.Socket[] = [];
 		for (let i = 0; i < 100; i++) {
 			const s = net.connect({ port, host: "127.0.0.1" });
@@ -137,14 +133,13 @@ describe(`node:net pitfalls on ${runtime}`, () => {
 			crowd.push(s);
 		}
 		await pause(500);
-		assert.equal(child.exitCode, null, "the server died of EMFILE");
+		assert.ok(isAlive(server.pid), "the server died of EMFILE");
 		for (const s of crowd) s.destroy();
 		await pause(500);
 		const socket = await client(port);
 		const received = collect(socket);
 		socket.end(pattern(3, 64 * KiB));
 		assertBytes(await received, pattern(3, 64 * KiB), "echo after EMFILE");
-		child.kill("SIGKILL");
 	});
 
 	test("N7: Nagle is off on accepted sockets (Node enables it by default)", async () => {
