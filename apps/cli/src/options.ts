@@ -28,6 +28,8 @@ export interface ServeConfig {
 	readonly faults: readonly Fault[];
 	/** Seeds which connections get which faults; undefined picks one (printed at start). */
 	readonly faultSeed: number | undefined;
+	/** Where to write the JSON listening event once listening, if anywhere. */
+	readonly readyFile: string | undefined;
 }
 
 export type Command = ServeConfig | { readonly command: "help" } | { readonly command: "version" };
@@ -69,6 +71,9 @@ ${FAULT_EXAMPLES.map(([example, meaning]) => `                            ${exam
                           at start and printed); the same seed and the same order of
                           connections give the same faults
   --log-format FORMAT     text or json (one JSON object per line) (default text)
+  --ready-file FILE       once listening, write the JSON listening event
+                          ({"event":"listening","address":"tcp://127.0.0.1:PORT"}) to FILE,
+                          whole, even with --quiet; removed on exit. For scripts using --port 0
   -h, --help              show this help
   -V, --version           print the version
 
@@ -112,6 +117,7 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 			"log-format": { type: "string" },
 			fault: { type: "string", multiple: true },
 			"fault-seed": { type: "string" },
+			"ready-file": { type: "string" },
 			help: { type: "boolean", short: "h" },
 			version: { type: "boolean", short: "V" },
 		},
@@ -155,6 +161,8 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 	if (seedText !== undefined && !/^\d{1,10}$/.test(seedText)) {
 		throw new UsageError(`invalid --fault-seed '${seedText}'; give a whole number from 0 to 4294967295`);
 	}
+	const readyFile = values["ready-file"];
+	if (readyFile === "") throw new UsageError("--ready-file is empty; give a file path such as /tmp/echo.ready");
 	if (values["hexdump-limit"] !== undefined && !values.hexdump) {
 		throw new UsageError("--hexdump-limit needs --hexdump");
 	}
@@ -178,6 +186,7 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 		logFormat,
 		faults,
 		faultSeed: seedText === undefined ? undefined : Number(seedText) >>> 0,
+		readyFile,
 	};
 }
 

@@ -16,6 +16,7 @@ import { descriptorCapacity } from "./limits.ts";
 import type { Logger } from "./log.ts";
 import type { ServeConfig } from "./options.ts";
 import { watchParents } from "./parent.ts";
+import { writeReadyFile } from "./ready-file.ts";
 import { runtimeName } from "./runtime.ts";
 import { listenForStop } from "./signals.ts";
 
@@ -106,6 +107,15 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 			});
 		},
 	});
+	if (config.readyFile !== undefined) {
+		try {
+			writeReadyFile(config.readyFile, listener.address);
+		} catch (error) {
+			log.error((error as Error).message);
+			await server.shutdown({ timeout: 0 });
+			return 1;
+		}
+	}
 	log.listening(
 		listener.address,
 		driver.name,

@@ -1,8 +1,12 @@
 import { expect } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync, rmSync } from "node:fs";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseListening } from "@echo-cli/core";
 
 /** The built CLI: what `npx`/`bunx` run. */
 export const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
@@ -57,21 +61,61 @@ export function run(
 	};
 }
 
+const readyFiles = new Set<string>();
+let started = 0;
+
 export function killAll(): void {
 	for (const child of running) if (child.pid !== undefined) process.kill(child.pid, "SIGKILL");
 	running.clear();
+	for (const file of readyFiles) rmSync(file, { force: true });
+	readyFiles.clear();
 }
 
-/** Starts the CLI on a free port and waits for its `listening on` line. */
+/** A fresh path for a `--ready-file`, removed in {@link killAll}. */
+export function readyPath(): string {
+	const file = join(tmpdir(), `echo-cli-test-${process.pid}-${started++}.ready`);
+	readyFiles.add(file);
+	return file;
+}
+
+/** Starts the CLI on a free port and learns the port from its `--ready-file`, never from the banner. */
 export async function start(
 	runtime: Runtime,
 	args: readonly string[] = [],
 	env: Record<string, string> = {},
 	prefix: readonly string[] = [],
 ): Promise<Run & { port: number; host: string }> {
-	const r = await startWith(runtime, ["--port", "0", ...args], env, prefix);
-	const match = /listening on tcp:\/\/(\[[^\]]+\]|[^:]+):(\d+)/.exec(r.stdout()) as RegExpExecArray;
-	return { ...r, host: (match[1] as string).replace(/[[\]]/g, ""), port: Number(match[2]) };
+	const file = readyPath();
+	const r = run(runtime, ["--port", "0", "--ready-file", file, ...args], env, prefix);
+	return { ...r, ...(await readyAddress(file, r)) };
+}
+
+/** Waits for the TCP address in the ready file of `r`, a CLI started with `--ready-file file`. */
+export async function readyAddress(
+	file: string,
+	r: Pick<Run, "child" | "stderr">,
+	ms = 10_000,
+): Promise<{ host: string; port: number }> {
+	let address: ReturnType<typeof parseListening>;
+	await eventually(
+		() => {
+			if (r.child.exitCode !== null) throw new Error(`the CLI exited early: ${r.stderr()}`);
+			address = parseListening(readText(file).trim());
+			return address !== undefined;
+		},
+		ms,
+		() => `no ready file after ${ms} ms; stderr: ${r.stderr()}`,
+	);
+	if (address?.transport !== "tcp") throw new Error(`the CLI listens on ${JSON.stringify(address)}, not on TCP`);
+	return { host: address.host, port: address.port };
+}
+
+function readText(path: string): string {
+	try {
+		return readFileSync(path, "utf8");
+	} catch {
+		return "";
+	}
 }
 
 /** Starts the CLI with exactly `args` and waits until it says where it listens. */

@@ -6,7 +6,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { assertBytes, isAlive, pattern, randomBytes, tryConnect, within } from "@echo-cli/core/testing";
-import { BUN, connect, eventually, killAll, type Runtime, readToEnd, received, run, start } from "./harness.ts";
+import {
+	BUN,
+	connect,
+	eventually,
+	killAll,
+	type Runtime,
+	readToEnd,
+	readyAddress,
+	readyPath,
+	received,
+	run,
+	start,
+} from "./harness.ts";
 
 afterEach(killAll);
 
@@ -122,14 +134,14 @@ for (const [runtime, driver] of combos) {
 
 		test("a server whose launcher is killed by its PID drains and exits instead of serving on as an orphan", async () => {
 			// `sh -c '"$@"; true'` stays as the parent, as npx and bun run do.
-			const launcher = run(runtime, ["--port", "0", "--driver", driver], {}, ["sh", "-c", '"$@"; true', "sh"]);
-			const banner = /listening on tcp:\/\/[^:]+:(\d+)/;
-			await eventually(
-				() => banner.test(launcher.stdout()),
-				10_000,
-				() => "no banner",
-			);
-			const port = Number(banner.exec(launcher.stdout())?.[1]);
+			const file = readyPath();
+			const launcher = run(runtime, ["--port", "0", "--driver", driver, "--ready-file", file], {}, [
+				"sh",
+				"-c",
+				'"$@"; true',
+				"sh",
+			]);
+			const { port } = await readyAddress(file, launcher);
 			const server = Number(
 				execFileSync("pgrep", ["-P", String(launcher.child.pid)])
 					.toString()
@@ -181,21 +193,19 @@ for (const [runtime, driver] of combos) {
 describe("the quick start's serve command", () => {
 	test("a SIGTERM to it drains the server, prints the summary and frees the port", async () => {
 		const root = fileURLToPath(new URL("../../..", import.meta.url));
-		const command = spawn(BUN, ["run", "serve", "--port", "0"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+		const file = readyPath();
+		const command = spawn(BUN, ["run", "serve", "--port", "0", "--ready-file", file], {
+			cwd: root,
+			stdio: ["ignore", "pipe", "pipe"],
+		});
 		let out = "";
 		command.stdout.on("data", (d: Buffer) => {
 			out += d.toString();
 		});
 		// The server holds the pipe too: its end means every process of the command is gone.
 		const drained = new Promise<void>((resolve) => command.stdout.once("close", () => resolve()));
-		const banner = /listening on tcp:\/\/127\.0\.0\.1:(\d+)/;
 		try {
-			await eventually(
-				() => banner.test(out),
-				60_000,
-				() => `no banner from bun run serve: ${out}`,
-			);
-			const port = Number(banner.exec(out)?.[1]);
+			const { port } = await readyAddress(file, { child: command, stderr: () => "" }, 60_000);
 			const c = await connect(port);
 			const echoed = readToEnd(c);
 			c.end(pattern(0, 1000));
