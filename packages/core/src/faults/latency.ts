@@ -15,7 +15,8 @@ export class Latency extends Timeline {
 	override push(bytes: Uint8Array): void {
 		const jitter = this.#fault.jitter ?? 0;
 		const delay = Math.max(0, this.#fault.delay + (this.context.random() * 2 - 1) * jitter);
-		this.at(bytes, performance.now() + delay);
+		const now = performance.now();
+		this.at(bytes, now + delay, now);
 	}
 }
 
