@@ -11,6 +11,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readyPort } from "./ready.ts";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const packages = ["packages/core", "packages/driver-node", "packages/driver-bun", "apps/cli"];
@@ -74,25 +75,24 @@ describe("packed packages", () => {
 	] as const) {
 		test(`the installed echo-cli serves echo on ${runtime}`, async () => {
 			const [command, ...rest] = args;
-			const child = spawn(command, [...rest, "--port", "0"], { cwd: consumer, stdio: ["ignore", "pipe", "pipe"] });
+			const ready = join(work, `${runtime}.ready`);
+			const child = spawn(command, [...rest, "--port", "0", "--ready-file", ready], {
+				cwd: consumer,
+				stdio: ["ignore", "pipe", "pipe"],
+			});
 			children.push(child);
 			let out = "";
-			const port = await new Promise<number>((resolve, reject) => {
-				child.stdout.on("data", (d: Buffer) => {
-					out += d;
-					const match = /listening on tcp:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-					if (match) resolve(Number(match[1]));
-				});
-				child.once("exit", (code) => reject(new Error(`echo-cli exited with ${code}`)));
-				setTimeout(() => reject(new Error("echo-cli printed no port")), 10_000);
+			child.stdout.on("data", (d: Buffer) => {
+				out += d;
 			});
-			expect(out).toContain(runtime === "bun" ? "(driver bun, Bun" : "(driver node, Node");
+			const port = await readyPort(ready, child, "echo-cli", 10_000);
 			const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
 			const chunks: Buffer[] = [];
 			socket.on("data", (d: Buffer) => chunks.push(d));
 			socket.end(Buffer.from([0, 1, 2, 253, 254, 255]));
 			await new Promise((resolve) => socket.once("end", resolve));
 			expect([...Buffer.concat(chunks)]).toEqual([0, 1, 2, 253, 254, 255]);
+			expect(out).toContain(runtime === "bun" ? "(driver bun, Bun" : "(driver node, Node");
 			const exited = new Promise((resolve) => child.once("exit", resolve));
 			child.kill("SIGTERM");
 			expect(await exited).toBe(0);

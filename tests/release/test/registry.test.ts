@@ -11,6 +11,7 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { collect, tryConnect } from "@echo-cli/core/testing";
+import { readyPort } from "./ready.ts";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "echo-cli-registry-"));
@@ -129,22 +130,6 @@ function stdoutOf(child: ChildProcess): { text: string; child: ChildProcess } {
 	return output;
 }
 
-/** The port in the first banner line that matches `banner` (its first group), within 60 s. */
-function bannerPort(output: { text: string; child: ChildProcess }, banner: RegExp, what: string): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error(`no banner from ${what}: ${output.text}`)), 60_000);
-		const look = () => {
-			const match = banner.exec(output.text);
-			if (!match) return;
-			clearTimeout(timer);
-			output.child.stdout?.off("data", look);
-			resolve(Number(match[1]));
-		};
-		output.child.stdout?.on("data", look);
-		look();
-	});
-}
-
 /** Sends `bytes` and our FIN, and resolves to what came back before the server's FIN. */
 async function echoOnce(port: number, bytes: number[]): Promise<number[]> {
 	const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
@@ -170,7 +155,8 @@ describe("published to a registry on loopback", () => {
 	test("npx -y @echo-cli/cli serves echo, and a SIGTERM to npx drains it and frees the port", async () => {
 		const home = join(work, "npx-home");
 		mkdirSync(home, { recursive: true });
-		const npx = spawn("npx", ["-y", "@echo-cli/cli", "--port", "0"], {
+		const ready = join(work, "npx.ready");
+		const npx = spawn("npx", ["-y", "@echo-cli/cli", "--port", "0", "--ready-file", ready], {
 			cwd: home,
 			env: { ...process.env, ...userEnv(), npm_config_cache: join(work, "npm-cache") },
 			stdio: ["ignore", "pipe", "pipe"],
@@ -178,8 +164,9 @@ describe("published to a registry on loopback", () => {
 		children.push(npx);
 		const output = stdoutOf(npx);
 		const gone = new Promise<void>((resolve) => npx.stdout.once("close", () => resolve()));
-		const port = await bannerPort(output, /listening on tcp:\/\/127\.0\.0\.1:(\d+)/, "npx");
+		const port = await readyPort(ready, npx, "npx");
 		expect(await echoOnce(port, [0, 255, 7])).toEqual([0, 255, 7]);
+		expect(output.text).toContain(`listening on tcp://127.0.0.1:${port} (driver node, Node`);
 		npx.kill("SIGTERM");
 		await gone;
 		expect(output.text).toMatch(/served 1 connection, echoed 3 B/);
@@ -187,15 +174,21 @@ describe("published to a registry on loopback", () => {
 	}, 120_000);
 
 	test("bunx --bun @echo-cli/cli --driver bun serves echo on Bun", async () => {
-		const bunx = spawn(process.execPath, ["x", "--bun", "@echo-cli/cli", "--driver", "bun", "--port", "0"], {
-			cwd: work,
-			env: { ...process.env, ...userEnv(), BUN_INSTALL_CACHE_DIR: join(work, "bun-cache") },
-			stdio: ["ignore", "pipe", "pipe"],
-		});
+		const ready = join(work, "bunx.ready");
+		const bunx = spawn(
+			process.execPath,
+			["x", "--bun", "@echo-cli/cli", "--driver", "bun", "--port", "0", "--ready-file", ready],
+			{
+				cwd: work,
+				env: { ...process.env, ...userEnv(), BUN_INSTALL_CACHE_DIR: join(work, "bun-cache") },
+				stdio: ["ignore", "pipe", "pipe"],
+			},
+		);
 		children.push(bunx);
 		const output = stdoutOf(bunx);
-		const port = await bannerPort(output, /listening on tcp:\/\/127\.0\.0\.1:(\d+) \(driver bun, Bun/, "bunx");
+		const port = await readyPort(ready, bunx, "bunx");
 		expect(await echoOnce(port, [9, 8, 7])).toEqual([9, 8, 7]);
+		expect(output.text).toContain(`listening on tcp://127.0.0.1:${port} (driver bun, Bun`);
 		const exited = new Promise((resolve) => bunx.once("exit", resolve));
 		bunx.kill("SIGTERM");
 		expect(await exited).toBe(0);
