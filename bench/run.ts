@@ -10,7 +10,7 @@
  *                    [--load full,paced] [--only "bun driver,raw Bun"] [--workloads "1 KiB"] [--write BENCHMARKS.md]
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,10 +18,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parseListening } from "@echo-cli/core";
 import { parseDuration } from "../apps/cli/src/options.ts";
-
-const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-const CLI = here("../apps/cli/dist/cli.js");
-const BUN = process.execPath;
+import { BUN, CLI, label, type ServerSpec, servers, type Workload, workloadLabel, workloads } from "./matrix.ts";
+import { cpuNanoseconds, minorFaults, status } from "./proc.ts";
 
 const { values } = parseArgs({
 	options: {
@@ -42,124 +40,12 @@ const LOADS = values.load.split(",");
 for (const load of LOADS) {
 	if (load !== "full" && load !== "paced") throw new Error(`--load takes full, paced or both, not '${load}'`);
 }
-let servers = 0;
+let started = 0;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const IDLE = Number(values.idle);
 
-const label = (s: ServerSpec) => `${s.name} on ${s.runtime}`;
-const workloadLabel = (w: Workload) =>
-	`${w.mode} ${formatSize(w.size)} x ${w.connections}${w.rate ? ` at ${w.rate} msg/s` : ""}`;
-
-interface ServerSpec {
-	readonly name: string;
-	readonly runtime: "Node" | "Bun";
-	readonly command: readonly string[];
-	/** The raw server of the same runtime this one is compared with. */
-	readonly baseline?: string;
-	/** The server is the CLI: it names its address in a `--ready-file`, being `--quiet`. */
-	readonly cli?: boolean;
-}
-
-const SERVERS = (
-	[
-		{ name: "raw node:net pipe", runtime: "Node" as const, command: ["node", here("servers/raw-node-pipe.mjs")] },
-		{
-			name: "node driver",
-			runtime: "Node" as const,
-			command: ["node", here("servers/driver.mjs"), "node"],
-			baseline: "raw node:net pipe",
-		},
-		{ name: "raw Bun.listen", runtime: "Bun" as const, command: [BUN, here("servers/raw-bun.ts")] },
-		{
-			name: "node driver",
-			runtime: "Bun" as const,
-			command: [BUN, here("servers/driver.mjs"), "node"],
-			baseline: "raw Bun.listen",
-		},
-		{
-			name: "bun driver",
-			runtime: "Bun" as const,
-			command: [BUN, here("servers/driver.mjs"), "bun"],
-			baseline: "raw Bun.listen",
-		},
-		// The CLI as users run it (defaults plus --quiet), against the API's serve(listener, echo).
-		{
-			name: "CLI, node driver",
-			runtime: "Node" as const,
-			command: ["node", CLI, "--driver", "node", "--port", "0", "--quiet"],
-			baseline: "node driver",
-			cli: true,
-		},
-		{
-			name: "CLI, bun driver",
-			runtime: "Bun" as const,
-			command: [BUN, CLI, "--driver", "bun", "--port", "0", "--quiet"],
-			baseline: "bun driver",
-			cli: true,
-		},
-		// echo under faults that change nothing (latency=0ms), against plain echo on the same driver.
-		{
-			name: "node driver, echo under latency=0ms",
-			runtime: "Node" as const,
-			command: ["node", here("servers/driver.mjs"), "node", "faults"],
-			baseline: "node driver",
-		},
-		{
-			name: "bun driver, echo under latency=0ms",
-			runtime: "Bun" as const,
-			command: [BUN, here("servers/driver.mjs"), "bun", "faults"],
-			baseline: "bun driver",
-		},
-		// A user's own handler on the push path, and the pull loop, on each driver's own runtime.
-		...(["user push handler", "pull loop"] as const).flatMap((handler) => [
-			{
-				name: `node driver, ${handler}`,
-				runtime: "Node" as const,
-				command: ["node", here("servers/driver.mjs"), "node", handler === "pull loop" ? "pull" : "user"],
-				baseline: "raw node:net pipe",
-			},
-			{
-				name: `bun driver, ${handler}`,
-				runtime: "Bun" as const,
-				command: [BUN, here("servers/driver.mjs"), "bun", handler === "pull loop" ? "pull" : "user"],
-				baseline: "raw Bun.listen",
-			},
-		]),
-	] satisfies ServerSpec[]
-).filter(
-	(s) => !values.only || values.only.split(",").some((o) => `${s.name} on ${s.runtime}`.includes(o)),
-) as ServerSpec[];
-
-interface Workload {
-	readonly mode: "pingpong" | "stream";
-	readonly size: number;
-	readonly connections: number;
-	/** Messages per second for the paced run: below what every server and the client reach on this machine. */
-	readonly rate?: number;
-}
-
-/**
- * Each workload runs twice: at full load (as fast as the server answers),
- * for throughput and latency; and paced at a fixed rate, for CPU per
- * message. At full load the client, not the server, sets the pace on two
- * cores, and the server's CPU per message follows how its wake-ups happen
- * to batch messages: the same raw server measured 10.8 to 15.2 µs per 1 KiB
- * message in five runs. At a fixed rate every server sees the same arrivals,
- * and the same server's runs agree within about 5%.
- */
-const WORKLOADS = (
-	[
-		{ mode: "pingpong", size: 64, connections: 50, rate: 30_000 },
-		{ mode: "pingpong", size: 1024, connections: 100, rate: 30_000 },
-		{ mode: "pingpong", size: 100 * 1024, connections: 10, rate: 4_000 },
-		{ mode: "stream", size: 64 * 1024, connections: 8, rate: 8_000 },
-	] satisfies Workload[]
-)
-	.flatMap((w) => [
-		...(LOADS.includes("full") ? [{ ...w, rate: undefined }] : []),
-		...(LOADS.includes("paced") ? [w] : []),
-	])
-	.filter((w) => !values.workloads || values.workloads.split(",").some((o) => workloadLabel(w).includes(o)));
+const SERVERS = servers(values.only);
+const WORKLOADS = workloads(LOADS, values.workloads);
 
 const taskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0 && cpus().length >= 2;
 const pin = (cpu: number, command: readonly string[]) =>
@@ -174,7 +60,7 @@ interface RunningServer {
 
 /** Starts a server (with room for 10,000 connections) and reads its port from its listening line. */
 async function startServer(spec: ServerSpec): Promise<RunningServer> {
-	const readyFile = spec.cli ? join(tmpdir(), `echo-cli-bench-${process.pid}-${servers++}.ready`) : undefined;
+	const readyFile = spec.cli ? join(tmpdir(), `echo-cli-bench-${process.pid}-${started++}.ready`) : undefined;
 	const command = pin(0, readyFile ? [...spec.command, "--ready-file", readyFile] : spec.command)
 		.map((a) => `'${a}'`)
 		.join(" ");
@@ -216,41 +102,6 @@ async function startServer(spec: ServerSpec): Promise<RunningServer> {
 			if (readyFile) rmSync(readyFile, { force: true });
 		},
 	};
-}
-
-/**
- * Nanoseconds all of a process's threads have run on a CPU (user and
- * system), from the scheduler's per-thread counters: finer than the 10 ms
- * ticks of /proc/<pid>/stat, and it counts the JIT and GC threads too.
- */
-function cpuNanoseconds(pid: number): number {
-	let total = 0;
-	for (const task of readdirSync(`/proc/${pid}/task`)) {
-		try {
-			total += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
-		} catch {
-			// A thread that ended between the listing and the read ran too briefly to matter.
-		}
-	}
-	return total;
-}
-
-/**
- * Minor page faults of the process so far. A server that hands the kernel
- * its freed heap and takes it back (glibc trims the heap's top once more
- * than 128 KiB is free there) pays a fault and a zeroed page per 4 KiB,
- * in system time: on Node at 64 KiB messages this, not JavaScript, is most
- * of the difference between servers.
- */
-function minorFaults(pid: number): number {
-	const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-	// The command name may hold spaces; minflt is the 8th field after its closing parenthesis.
-	return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
-}
-
-function status(pid: number, key: "VmRSS" | "VmHWM"): number {
-	const match = new RegExp(`^${key}:\\s+(\\d+) kB$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-	return Number(match?.[1]) * 1024;
 }
 
 interface LoadReport {
@@ -362,7 +213,12 @@ async function measureNonReader(spec: ServerSpec): Promise<number> {
 
 /** An idle client process pinned to CPU 1 that holds IDLE connections open until its stdin closes. */
 async function openIdle(spec: ServerSpec, port: number): Promise<ChildProcess> {
-	const command = pin(1, ["node", here("idle-client.mjs"), String(port), String(IDLE)])
+	const command = pin(1, [
+		"node",
+		fileURLToPath(new URL("idle-client.mjs", import.meta.url)),
+		String(port),
+		String(IDLE),
+	])
 		.map((a) => `'${a}'`)
 		.join(" ");
 	const client = spawn("sh", ["-c", `ulimit -n ${IDLE + 1000} 2>/dev/null; exec ${command}`], {
@@ -415,10 +271,6 @@ function median(values: number[]): number {
 	const sorted = [...values].sort((a, b) => a - b);
 	const mid = Math.floor(sorted.length / 2);
 	return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-function formatSize(bytes: number): string {
-	return bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`;
 }
 
 const version = (command: string, args: string[]) => spawnSync(command, args, { encoding: "utf8" }).stdout.trim();
