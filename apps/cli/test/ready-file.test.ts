@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseListening } from "@echo-cli/core";
 import { assertBytes, pattern } from "@echo-cli/core/testing";
-import { connect, eventually, expectOneLineError, killAll, type Runtime, readToEnd, run } from "./harness.ts";
+import { BUN, connect, eventually, expectOneLineError, killAll, type Runtime, readToEnd, run } from "./harness.ts";
 
 afterEach(killAll);
 
@@ -12,13 +12,16 @@ const dir = mkdtempSync(join(tmpdir(), "echo-cli-ready-"));
 const combos: [Runtime, "node" | "bun"][] = [
 	["node", "node"],
 	["bun", "bun"],
+	// Node re-running the command under Bun: the Bun child writes the file and removes it.
+	["node", "bun"],
 ];
+const withBun = { PATH: `${dirname(BUN)}:${process.env.PATH}` };
 
 for (const [runtime, driver] of combos) {
 	describe(`--ready-file on ${runtime} with the ${driver} driver`, () => {
 		test("names the address it listens on, even with --quiet, and is gone after the exit", async () => {
 			const file = join(dir, `${runtime}-${driver}.ready`);
-			const cli = run(runtime, ["--driver", driver, "--port", "0", "--quiet", "--ready-file", file]);
+			const cli = run(runtime, ["--driver", driver, "--port", "0", "--quiet", "--ready-file", file], withBun);
 			await eventually(
 				() => existsSync(file),
 				10_000,
@@ -41,7 +44,13 @@ for (const [runtime, driver] of combos) {
 		});
 
 		test("a ready file that cannot be written stops the server with exit 1 and one line", async () => {
-			const cli = run(runtime, ["--driver", driver, "--port", "0", "--ready-file", join(dir, "missing", "x")]);
+			// A directory in the way is named as such.
+			const inTheWay = join(dir, `${runtime}-${driver}-dir`);
+			mkdirSync(inTheWay);
+			const blocked = run(runtime, ["--driver", driver, "--port", "0", "--ready-file", inTheWay], withBun);
+			expect(await blocked.exit()).toBe(1);
+			expectOneLineError(blocked, /^echo-cli: cannot write --ready-file \S+: it is a directory$/);
+			const cli = run(runtime, ["--driver", driver, "--port", "0", "--ready-file", join(dir, "missing", "x")], withBun);
 			expect(await cli.exit()).toBe(1);
 			expectOneLineError(cli, /^echo-cli: cannot write --ready-file \S+: its directory does not exist$/);
 		});
