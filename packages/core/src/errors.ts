@@ -27,7 +27,9 @@ export type ConnectionErrorReason =
 	/** The address cannot be reached or resolved. */
 	| "unreachable"
 	/** An idle or drain deadline passed. */
-	| "timeout";
+	| "timeout"
+	/** The peer broke the protocol a layer requires (a bad PROXY header). */
+	| "protocol";
 
 /** A connection failed or was used after it failed. */
 export class ConnectionError extends Error {

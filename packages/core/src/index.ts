@@ -37,6 +37,16 @@ export { formatAddress, parseAddress } from "./format.ts";
 export { listeningLine, parseListening } from "./listening.ts";
 export { MemoryDriver, type MemoryDriverOptions } from "./memory.ts";
 export {
+	DEFAULT_PROXY_HEADER_TIMEOUT,
+	encodeProxyHeader,
+	ProxiedConnection,
+	type ProxyHeader,
+	type ProxyParse,
+	type ProxyProtocolOptions,
+	parseProxyHeader,
+	withProxyProtocol,
+} from "./proxy/index.ts";
+export {
 	type ConnectionOutcome,
 	type ConnectionSummary,
 	type ServeOptions,

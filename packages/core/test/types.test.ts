@@ -32,6 +32,7 @@ test("ConnectionSummary.outcome can be switched on exhaustively", () => {
 			case "refused":
 			case "unreachable":
 			case "timeout":
+			case "protocol":
 				return outcome;
 			default: {
 				const never: never = outcome;
