@@ -11,6 +11,8 @@ export interface ConnectionLine {
 	readonly outcome: string;
 	/** The faults this connection got, as the CLI spells them. */
 	readonly faults?: string;
+	/** Why the connection was closed, when the server closed it for a reason of its own (a bad PROXY header). */
+	readonly reason?: string;
 }
 
 export interface SummaryLine {
@@ -24,6 +26,8 @@ export interface SummaryLine {
 	readonly aborted: number;
 	/** Per fault, how many connections got it. */
 	readonly faults?: Readonly<Record<string, number>>;
+	/** With --proxy-protocol: connections closed for a missing or bad header. */
+	readonly badProxyHeaders?: number;
 }
 
 export interface Streams {
@@ -56,16 +60,22 @@ export class Logger {
 		driver: string,
 		runtime: string,
 		faults?: { readonly faults: readonly string[]; readonly seed: number },
+		proxyProtocol = false,
 	): void {
 		if (this.#quiet) return;
 		const uri = formatAddress(address);
-		if (this.#json("stdout", "info", "listening", { address: uri, driver, runtime, ...(faults ?? {}) })) return;
+		const fields = { address: uri, driver, runtime, ...(faults ?? {}), ...(proxyProtocol ? { proxyProtocol } : {}) };
+		if (this.#json("stdout", "info", "listening", fields)) return;
 		let banner = `listening on ${this.#paint("stdout", "1", uri)} (driver ${driver}, ${runtime})`;
 		if (faults)
 			banner += `\nfaults: ${faults.faults.join(" ")} (seed ${faults.seed}; --fault-seed ${faults.seed} repeats them)`;
+		if (proxyProtocol) banner += "\nPROXY protocol header required (v1 or v2) on every connection";
 		if (address.transport === "tcp") {
 			const host = address.host === "0.0.0.0" ? "127.0.0.1" : address.host === "::" ? "::1" : address.host;
-			banner += `\ntry it: nc ${host} ${address.port}`;
+			const family = host.includes(":") ? "TCP6" : "TCP4";
+			banner += proxyProtocol
+				? `\ntry it: (printf 'PROXY ${family} ${host} ${host} 40000 ${address.port}\\r\\n'; cat) | nc ${host} ${address.port}`
+				: `\ntry it: nc ${host} ${address.port}`;
 		} else {
 			banner += `\ntry it: nc -U ${address.path}`;
 		}
@@ -80,7 +90,7 @@ export class Logger {
 		const color =
 			line.outcome === "closed" ? "32" : line.outcome === "idle" || line.outcome === "stalled" ? "33" : "31";
 		this.#streams.stderr.write(
-			`${peer} in ${line.bytesIn} B out ${line.bytesOut} B ${formatDuration(line.duration)} ${this.#paint("stderr", color, line.outcome)}${line.faults ? ` faults ${line.faults}` : ""}\n`,
+			`${peer} in ${line.bytesIn} B out ${line.bytesOut} B ${formatDuration(line.duration)} ${this.#paint("stderr", color, line.outcome)}${line.faults ? ` faults ${line.faults}` : ""}${line.reason ? `: ${line.reason}` : ""}\n`,
 		);
 	}
 
@@ -128,6 +138,7 @@ export class Logger {
 			line.idle > 0 ? `${line.idle} idle` : "",
 			line.stalled > 0 ? `${line.stalled} stalled` : "",
 			line.refused > 0 ? `${line.refused} refused` : "",
+			line.badProxyHeaders ? `${plural(line.badProxyHeaders, "bad PROXY header")}` : "",
 			line.aborted > 0 ? `${plural(line.aborted, "peer")} still connected at the drain timeout, disconnected` : "",
 		].filter(Boolean);
 		const faults = Object.entries(line.faults ?? {})

@@ -30,6 +30,8 @@ export interface ServeConfig {
 	readonly faultSeed: number | undefined;
 	/** Where to write the JSON listening event once listening, if anywhere. */
 	readonly readyFile: string | undefined;
+	/** Require a PROXY-protocol header on every connection. */
+	readonly proxyProtocol: boolean;
 }
 
 export type Command = ServeConfig | { readonly command: "help" } | { readonly command: "version" };
@@ -58,6 +60,11 @@ Options:
                           TIME, logged as stalled (default off); progress shows only as
                           the kernel's send buffer (several MB) drains, so a peer reading
                           slower than about a third of it per TIME counts as stalled
+  --proxy-protocol        require a PROXY protocol header (v1 or v2, as HAProxy's send-proxy
+                          and send-proxy-v2 send it) before each connection's bytes: it is
+                          not echoed, and the client it names is the one logged; without a
+                          valid header within 3s a connection is closed, counted in the
+                          summary and, with --verbose, logged with the reason
   --drain-timeout TIME    on SIGINT/SIGTERM, how long open connections get to
                           finish (default 2s)
   -q, --quiet             print nothing but errors
@@ -118,6 +125,7 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 			fault: { type: "string", multiple: true },
 			"fault-seed": { type: "string" },
 			"ready-file": { type: "string" },
+			"proxy-protocol": { type: "boolean" },
 			help: { type: "boolean", short: "h" },
 			version: { type: "boolean", short: "V" },
 		},
@@ -187,6 +195,7 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 		faults,
 		faultSeed: seedText === undefined ? undefined : Number(seedText) >>> 0,
 		readyFile,
+		proxyProtocol: values["proxy-protocol"] ?? false,
 	};
 }
 

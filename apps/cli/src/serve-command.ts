@@ -9,6 +9,7 @@ import {
 	type Listener,
 	serve,
 	withFaults,
+	withProxyProtocol,
 } from "@echo-cli/core";
 import { formatDuration, plural } from "./format.ts";
 import { dumpingEcho } from "./hexdump.ts";
@@ -80,7 +81,7 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 	/** Per connection, the faults it got (only kept for --verbose); per fault, how many got it. */
 	const faultsOf = new Map<Connection, string>();
 	const faultCounts = new Map<string, number>(config.faults.map((f) => [describeFault(f), 0]));
-	const handler = withFaults(base, config.faults, {
+	const faulty = withFaults(base, config.faults, {
 		seed: faultSeed,
 		onChoice(connection, faults) {
 			const names = faults.map(describeFault);
@@ -88,6 +89,12 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 			if (config.verbose && names.length > 0) faultsOf.set(connection, names.join(" "));
 		},
 	});
+	/** Behind a PROXY header, the connection the handler got (its remote is the real client), by the accepted one. */
+	const proxied = new Map<Connection, Connection>();
+	let badHeaders = 0;
+	const handler = config.proxyProtocol
+		? withProxyProtocol(faulty, { onHeader: (accepted, served) => proxied.set(accepted, served) })
+		: faulty;
 	const server = serve(listener, handler, {
 		idleTimeout: config.idleTimeout,
 		sendTimeout: config.sendTimeout,
@@ -95,15 +102,20 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 			log.error(`${formatAddress(connection.remote)}: ${String(error)}`);
 		},
 		onClose(connection, info) {
+			const served = proxied.get(connection) ?? connection;
+			proxied.delete(connection);
+			const rejected = config.proxyProtocol && served === connection;
+			if (rejected) badHeaders++;
 			if (!config.verbose) return;
-			const faults = faultsOf.get(connection);
-			faultsOf.delete(connection);
-			log.connection(connection.remote, {
+			const faults = faultsOf.get(served);
+			faultsOf.delete(served);
+			log.connection(served.remote, {
 				bytesIn: info.bytesIn,
 				bytesOut: info.bytesOut,
 				duration: info.duration,
 				outcome: info.outcome,
 				...(faults ? { faults } : {}),
+				...(rejected && connection.error ? { reason: connection.error.message } : {}),
 			});
 		},
 	});
@@ -121,6 +133,7 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 		driver.name,
 		runtimeName,
 		config.faults.length > 0 ? { faults: [...faultCounts.keys()], seed: faultSeed } : undefined,
+		config.proxyProtocol,
 	);
 
 	const reason = await stop.reason;
@@ -141,6 +154,7 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 		stalled: stats.stalled,
 		refused: listener.refusedCount,
 		aborted: result.aborted,
+		...(config.proxyProtocol ? { badProxyHeaders: badHeaders } : {}),
 		...(config.faults.length > 0 ? { faults: Object.fromEntries(faultCounts) } : {}),
 	});
 	return 0;

@@ -87,7 +87,16 @@ export async function start(
 ): Promise<Run & { port: number; host: string }> {
 	const file = readyPath();
 	const r = run(runtime, ["--port", "0", "--ready-file", file, ...args], env, prefix);
-	return { ...r, ...(await readyAddress(file, r)) };
+	const address = await readyAddress(file, r);
+	// The ready file is written just before the banner: tests that read the banner wait for it, not for the port.
+	if (!args.includes("--quiet") && !args.includes("-q")) {
+		await eventually(
+			() => /listening on |"event":"listening"/.test(r.stdout()),
+			5000,
+			() => `no banner after the ready file; stderr: ${r.stderr()}`,
+		);
+	}
+	return { ...r, ...address };
 }
 
 /** Waits for the TCP address in the ready file of `r`, a CLI started with `--ready-file file`. */
