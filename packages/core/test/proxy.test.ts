@@ -14,6 +14,7 @@ import {
 	parseProxyHeader,
 	serve,
 	type TcpAddress,
+	withFaults,
 	withProxyProtocol,
 } from "../src/index.ts";
 import { assertBytes, pattern, readAll, within } from "../src/testing/index.ts";
@@ -226,6 +227,46 @@ describe("withProxyProtocol", () => {
 			}
 		});
 	}
+
+	test("a function handler that returns nothing keeps its connection: faults work behind the header", async () => {
+		const driver = new MemoryDriver();
+		const listener = await driver.listen({});
+		const server = serve(listener, withProxyProtocol(withFaults(echo, [{ kind: "latency", delay: 10 }])));
+		try {
+			const client = await driver.connect(listener.address);
+			const echoed = readAll(client);
+			const header = encodeProxyHeader(1, tcp("9.9.9.9", 1), tcp("1.1.1.1", 2));
+			await client.write(Uint8Array.from([...header, ...pattern(5, 3000)]));
+			await client.end();
+			assertBytes(
+				await within(echoed, 2000, "no echo"),
+				pattern(5, 3000),
+				"the echo through latency behind the header",
+			);
+		} finally {
+			await server.abort();
+		}
+	});
+
+	test("a handler's promise is awaited as serve() awaits it: the FIN follows it", async () => {
+		const driver = new MemoryDriver();
+		const listener = await driver.listen({});
+		const server = serve(
+			listener,
+			withProxyProtocol(async (connection) => {
+				for await (const chunk of connection) await connection.write(chunk);
+			}),
+		);
+		try {
+			const client = await driver.connect(listener.address);
+			const echoed = readAll(client);
+			await client.write(Uint8Array.from([...encodeProxyHeader(2, tcp("9.9.9.9", 1), tcp("1.1.1.1", 2)), 7, 8]));
+			await client.end();
+			assertBytes(await within(echoed, 2000, "no FIN after the handler"), Uint8Array.of(7, 8), "the pull-loop echo");
+		} finally {
+			await server.abort();
+		}
+	});
 
 	test("a header not complete within the timeout closes the connection as a timeout", async () => {
 		const { driver, listener, server, seen } = await proxiedEcho(100);

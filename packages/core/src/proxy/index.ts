@@ -39,17 +39,21 @@ export function withProxyProtocol(handler: Handler | Receiver, options: ProxyPro
 			});
 			return;
 		}
+		// Settles as the handler's own promise would for serve(); a handler that returns nothing
+		// (withFaults over a receiver) owns its connection's end, so this settles only at the close.
 		return new Promise<void>((resolve, reject) => {
 			const served = new ProxiedConnection(connection, timeout, highWaterMark, (ready) => {
 				options.onHeader?.(connection, ready);
-				Promise.resolve()
-					.then(() => handler(ready))
-					.then(resolve, reject);
+				let result: Promise<void> | void;
+				try {
+					result = handler(ready);
+				} catch (error) {
+					reject(error);
+					return;
+				}
+				result?.then(resolve, reject);
 			});
-			// A connection that never got a header ends here, its reason in its error.
-			served.whenClosed(() => {
-				if (served.header === undefined) resolve();
-			});
+			served.whenClosed(() => resolve());
 		});
 	};
 }
