@@ -32,18 +32,19 @@ export type ProxyHeader =
 
 export type ProxyParse =
 	| { readonly header: ProxyHeader; readonly length: number }
-	| { readonly need: "more" }
+	/** Not enough yet: parse again once there are at least `need` bytes. */
+	| { readonly need: number }
 	| { readonly error: string };
 
 /** The longest version 1 header, CRLF included. */
 export const V1_MAX_LENGTH = 107;
 const V1_PREFIX = [0x50, 0x52, 0x4f, 0x58, 0x59, 0x20]; // "PROXY "
 const V2_SIGNATURE = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
-const MORE = { need: "more" } as const;
 
 export function parseProxyHeader(bytes: Uint8Array): ProxyParse {
-	if (startsWith(bytes, V2_SIGNATURE)) return bytes.length < V2_SIGNATURE.length ? MORE : parseV2(bytes);
-	if (startsWith(bytes, V1_PREFIX)) return bytes.length < V1_PREFIX.length ? MORE : parseV1(bytes);
+	if (startsWith(bytes, V2_SIGNATURE)) return parseV2(bytes);
+	if (startsWith(bytes, V1_PREFIX))
+		return bytes.length < V1_PREFIX.length ? { need: bytes.length + 1 } : parseV1(bytes);
 	return { error: "no PROXY header (neither the v1 text nor the v2 signature)" };
 }
 
@@ -66,7 +67,7 @@ function parseV1(bytes: Uint8Array): ProxyParse {
 	if (end < 0) {
 		return bytes.length >= V1_MAX_LENGTH
 			? { error: `a v1 header without CRLF in its first ${V1_MAX_LENGTH} bytes` }
-			: MORE;
+			: { need: bytes.length + 1 };
 	}
 	// The header is ASCII metadata, never echo data.
 	let line = "";
@@ -113,13 +114,13 @@ function parseV1(bytes: Uint8Array): ProxyParse {
 }
 
 function parseV2(bytes: Uint8Array): ProxyParse {
-	if (bytes.length < 16) return MORE;
+	if (bytes.length < 16) return { need: 16 };
 	const versionCommand = bytes[12] as number;
 	if (versionCommand >> 4 !== 2) return { error: `a v2 header with version ${versionCommand >> 4} (expected 2)` };
 	const command = versionCommand & 0x0f;
 	if (command > 1) return { error: `a v2 header with command ${command} (expected LOCAL or PROXY)` };
 	const length = 16 + (((bytes[14] as number) << 8) | (bytes[15] as number));
-	if (bytes.length < length) return MORE;
+	if (bytes.length < length) return { need: length };
 	if (command === 0) return { header: { version: 2, command: "local" }, length };
 	const familyProtocol = bytes[13] as number;
 	const view = new DataView(bytes.buffer, bytes.byteOffset + 16, length - 16);

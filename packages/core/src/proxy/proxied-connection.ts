@@ -15,7 +15,10 @@ import { type ProxyHeader, parseProxyHeader } from "./header.ts";
  * {@link ConnectionError} that says why; nothing after it is read.
  */
 export class ProxiedConnection extends LayeredConnection {
-	#pending: Uint8Array | undefined;
+	/** What came before the header was whole, kept as it came: joined only once the parser can use more. */
+	#pending: Uint8Array[] = [];
+	#pendingBytes = 0;
+	#need = 1;
 	#header: ProxyHeader | undefined;
 	#timer: ReturnType<typeof setTimeout> | undefined;
 	readonly #ready: (connection: ProxiedConnection) => void;
@@ -62,13 +65,18 @@ export class ProxiedConnection extends LayeredConnection {
 			this.received(chunk);
 			return;
 		}
-		const pending = this.#pending ? concat(this.#pending, chunk) : chunk;
+		this.#pending.push(chunk);
+		this.#pendingBytes += chunk.byteLength;
+		// A header sent a byte at a time is joined a few times, not once per byte.
+		if (this.#pendingBytes < this.#need) return;
+		const pending = this.#pending.length === 1 ? chunk : concat(this.#pending, this.#pendingBytes);
 		const parsed = parseProxyHeader(pending);
 		if ("need" in parsed) {
-			this.#pending = pending;
+			this.#pending = [pending];
+			this.#need = parsed.need;
 			return;
 		}
-		this.#pending = undefined;
+		this.#pending = [];
 		if ("error" in parsed) {
 			this.close(new ConnectionError("protocol", `bad PROXY header: ${parsed.error}`));
 			return;
@@ -81,7 +89,7 @@ export class ProxiedConnection extends LayeredConnection {
 
 	override innerEnded(): void {
 		if (this.#header === undefined) {
-			const got = this.#pending?.byteLength ?? 0;
+			const got = this.#pendingBytes;
 			this.close(
 				new ConnectionError(
 					"protocol",
@@ -96,9 +104,12 @@ export class ProxiedConnection extends LayeredConnection {
 	}
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-	const joined = new Uint8Array(a.byteLength + b.byteLength);
-	joined.set(a);
-	joined.set(b, a.byteLength);
+function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
+	const joined = new Uint8Array(length);
+	let at = 0;
+	for (const chunk of chunks) {
+		joined.set(chunk, at);
+		at += chunk.byteLength;
+	}
 	return joined;
 }
