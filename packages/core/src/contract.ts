@@ -70,6 +70,14 @@ export interface ListenOptions {
 	 * The same number means the same thing in every driver.
 	 */
 	readonly highWaterMark?: number;
+	/**
+	 * Bind a TCP address with `SO_REUSEPORT`, so that several listeners (in
+	 * one process or many) share it and the kernel spreads new connections
+	 * among them. A driver whose runtime cannot set it MUST reject with an
+	 * `unavailable` {@link ListenError} that says so, never bind without it.
+	 * Ignored for unix sockets. Default false.
+	 */
+	readonly reusePort?: boolean;
 	/** Length of the kernel's accept backlog. Drivers MAY ignore it. */
 	readonly backlog?: number;
 	/**

@@ -51,6 +51,9 @@ export class MemoryDriver extends BaseDriver {
 		if (!Number.isInteger(port) || port < 0 || port > 65535) {
 			throw new ListenError("bad-address", `cannot listen on port ${port}: a port is a whole number from 0 to 65535`);
 		}
+		if (target.options.reusePort) {
+			throw new ListenError("unavailable", "the memory driver has no SO_REUSEPORT: one listener per port");
+		}
 		if (port === 0) {
 			while (this.#listeners.has(this.#nextPort)) this.#nextPort++;
 			port = this.#nextPort++;

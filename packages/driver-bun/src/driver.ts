@@ -51,7 +51,9 @@ export class BunDriver extends BaseDriver {
 			listener = new BunListener(server, { transport: "unix", path: target.path }, target.options);
 		} else {
 			const { host: hostname, port, family } = target;
-			const server = Bun.listen<BunConnection | undefined>({ hostname, port, socket, allowHalfOpen: true });
+			// Bun.listen honours reusePort; bun-types 1.4.5 declares it only for Bun.connect.
+			const reuse = target.options.reusePort ? ({ reusePort: true } as object) : {};
+			const server = Bun.listen<BunConnection | undefined>({ hostname, port, socket, allowHalfOpen: true, ...reuse });
 			listener = new BunListener(server, tcpAddress(hostname, server.port, family), target.options);
 		}
 		return listener;

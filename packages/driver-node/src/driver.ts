@@ -4,6 +4,7 @@ import {
 	type Connection,
 	type ConnectOptions,
 	DEFAULT_HIGH_WATER_MARK,
+	ListenError,
 	type Listener,
 	type ListenOptions,
 	type UnixAddress,
@@ -18,6 +19,16 @@ import {
 	socketAddress,
 	UNNAMED_PEER,
 } from "@echo-cli/core/driver";
+
+/**
+ * Whether `net.Server.listen` takes `reusePort`: Bun's `node:net`, Node 22.12+ and 23.1+. Older
+ * Node ignores the option without a word and the second bind fails with EADDRINUSE.
+ */
+const REUSE_PORT = ((): boolean => {
+	if (process.versions.bun !== undefined) return true;
+	const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+	return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+})();
 
 export interface NodeDriverOptions {
 	/** Disable Nagle's algorithm on every socket. Default true, as in Bun. */
@@ -47,13 +58,20 @@ export class NodeDriver extends BaseDriver {
 
 	protected async bind(target: BindTarget): Promise<Listener> {
 		const { highWaterMark, options } = target;
+		const reusePort = options.reusePort === true && target.transport === "tcp";
+		if (reusePort && !REUSE_PORT) {
+			throw new ListenError(
+				"unavailable",
+				`cannot listen on port ${target.port} with SO_REUSEPORT: node:net has it from Node 22.12 and 23.1, this is Node ${process.versions.node}`,
+			);
+		}
 		const server = net.createServer({ allowHalfOpen: true, noDelay: this.#noDelay, highWaterMark });
 		await new Promise<void>((resolve, reject) => {
 			server.once("error", reject);
 			server.listen(
 				target.transport === "unix"
 					? { path: target.path, backlog: options.backlog }
-					: { host: target.host, port: target.port, backlog: options.backlog },
+					: { host: target.host, port: target.port, backlog: options.backlog, ...(reusePort ? { reusePort } : {}) },
 				() => {
 					server.off("error", reject);
 					resolve();

@@ -92,6 +92,49 @@ export function listenerCases(target: ConformanceTarget, withEcho: WithEcho): Om
 			},
 		},
 		{
+			name: "reusePort lets two listeners share a port and both get connections, or is refused as unavailable",
+			timeout: 20_000,
+			run: async () => {
+				const first = await target.driver
+					.listen({ ...target.listen, host: "127.0.0.1", port: 0, reusePort: true })
+					.then(
+						(l) => l,
+						(e: unknown) => e,
+					);
+				if (!("acceptEach" in (first as object))) {
+					check(
+						first instanceof ListenError && first.reason === "unavailable" && /SO_REUSEPORT/.test(first.message),
+						`expected a listener or an unavailable ListenError naming SO_REUSEPORT, got ${describe(first)}`,
+					);
+					return;
+				}
+				const a = first as Listener;
+				const b = await target.driver.listen({ ...target.listen, ...a.address, reusePort: true });
+				const served = [0, 0];
+				const serveEach = (listener: Listener, i: number) =>
+					listener.acceptEach((c) => {
+						served[i] = (served[i] ?? 0) + 1;
+						c.receive(echo);
+					});
+				serveEach(a, 0);
+				serveEach(b, 1);
+				try {
+					// The kernel hashes each connection's addresses: 64 connections miss one listener with odds of 2^-63.
+					for (let i = 0; i < 64; i++) {
+						const c = await client.connect(a.address);
+						await c.write(pattern(16, i));
+						await c.end();
+						assertBytes(await within(readAll(c), 5000, "no echo"), pattern(16, i), `connection ${i}`);
+						c.close();
+					}
+					check(served[0]! > 0 && served[1]! > 0, `connections were not shared: ${served.join(" and ")}`);
+				} finally {
+					await a.close();
+					await b.close();
+				}
+			},
+		},
+		{
 			name: "acceptEach() hands over queued connections first, in order, then each new one as it arrives",
 			timeout: 10_000,
 			run: () =>
