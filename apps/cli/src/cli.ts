@@ -3,9 +3,11 @@ import { createRequire } from "node:module";
 import { BENCH_HELP, benchCommand, parseBench } from "./bench/command.ts";
 import { Logger } from "./log.ts";
 import { HELP, parseCommand } from "./options.ts";
-import { commandArgs, loadDriver, rerunUnderBun } from "./runtime.ts";
+import { commandArgs, loadDriver, rerunUnderBun, workerSharing } from "./runtime.ts";
 import { serveCommand } from "./serve-command.ts";
 import { UsageError } from "./usage-error.ts";
+import { superviseCommand } from "./workers/supervisor.ts";
+import { workerLink } from "./workers/worker.ts";
 
 // A reader that goes away (`echo-cli | head -1`) must not turn into a crash with a stack trace.
 for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
@@ -37,7 +39,11 @@ async function main(argv: readonly string[]): Promise<number> {
 		);
 		return 1;
 	}
-	return serveCommand(command, driver, new Logger(command.logFormat, command.quiet, process, process.env));
+	const worker = workerLink();
+	const log = new Logger(command.logFormat, command.quiet, process, process.env, worker?.settings.index);
+	if (worker) return serveCommand(command, driver, log, worker);
+	if (command.workers !== undefined) return superviseCommand(command, argv, driver.name, workerSharing(), log);
+	return serveCommand(command, driver, log);
 }
 
 async function bench(argv: readonly string[]): Promise<number> {

@@ -28,6 +28,20 @@ export interface SummaryLine {
 	readonly faults?: Readonly<Record<string, number>>;
 	/** With --proxy-protocol: connections closed for a missing or bad header. */
 	readonly badProxyHeaders?: number;
+	/** Connections that went away without a byte of payload (health checks, port scans). */
+	readonly probes: number;
+}
+
+export interface ListeningLine {
+	readonly address: Address;
+	readonly driver: string;
+	readonly runtime: string;
+	readonly faults?: { readonly faults: readonly string[]; readonly seed: number } | undefined;
+	readonly proxyProtocol?: boolean;
+	/** With --workers: how many, and what spreads the connections among them. */
+	readonly workers?: { readonly count: number; readonly sharing: "SO_REUSEPORT" | "node:cluster" } | undefined;
+	/** The metrics URL, with --metrics. */
+	readonly metrics?: string | undefined;
 }
 
 export interface Streams {
@@ -46,8 +60,20 @@ export class Logger {
 	readonly #streams: Streams;
 	readonly #quiet: boolean;
 	readonly #color: (stream: Streams["stderr"]) => boolean;
+	/** `echo-cli`, or `echo-cli worker 1` in a supervisor's worker. */
+	readonly #name: string;
+	readonly #worker: number | undefined;
 
-	constructor(format: LogFormat, quiet: boolean, streams: Streams, env: Record<string, string | undefined>) {
+	/** `worker`: this process is that worker of a supervisor; its lines say so. */
+	constructor(
+		format: LogFormat,
+		quiet: boolean,
+		streams: Streams,
+		env: Record<string, string | undefined>,
+		worker?: number,
+	) {
+		this.#worker = worker;
+		this.#name = worker === undefined ? "echo-cli" : `echo-cli worker ${worker}`;
 		this.#format = format;
 		this.#quiet = quiet;
 		this.#streams = streams;
@@ -55,21 +81,26 @@ export class Logger {
 		this.#color = (stream) => !noColor && stream.isTTY === true;
 	}
 
-	listening(
-		address: Address,
-		driver: string,
-		runtime: string,
-		faults?: { readonly faults: readonly string[]; readonly seed: number },
-		proxyProtocol = false,
-	): void {
+	listening(info: ListeningLine): void {
 		if (this.#quiet) return;
+		const { address, driver, runtime, faults, proxyProtocol = false, workers, metrics } = info;
 		const uri = formatAddress(address);
-		const fields = { address: uri, driver, runtime, ...(faults ?? {}), ...(proxyProtocol ? { proxyProtocol } : {}) };
+		const fields = {
+			address: uri,
+			driver,
+			runtime,
+			...(faults ?? {}),
+			...(proxyProtocol ? { proxyProtocol } : {}),
+			...(workers ? { workers: workers.count, sharing: workers.sharing } : {}),
+			...(metrics ? { metrics } : {}),
+		};
 		if (this.#json("stdout", "info", "listening", fields)) return;
-		let banner = `listening on ${this.#paint("stdout", "1", uri)} (driver ${driver}, ${runtime})`;
+		const by = workers ? `, ${plural(workers.count, "worker")} sharing the port by ${workers.sharing}` : "";
+		let banner = `listening on ${this.#paint("stdout", "1", uri)} (driver ${driver}, ${runtime}${by})`;
 		if (faults)
 			banner += `\nfaults: ${faults.faults.join(" ")} (seed ${faults.seed}; --fault-seed ${faults.seed} repeats them)`;
 		if (proxyProtocol) banner += "\nPROXY protocol header required (v1 or v2) on every connection";
+		if (metrics) banner += `\nmetrics: ${metrics}`;
 		if (address.transport === "tcp") {
 			const host = address.host === "0.0.0.0" ? "127.0.0.1" : address.host === "::" ? "::1" : address.host;
 			const family = host.includes(":") ? "TCP6" : "TCP4";
@@ -102,17 +133,17 @@ export class Logger {
 
 	note(message: string): void {
 		if (this.#json("stderr", "info", "note", { message })) return;
-		this.#streams.stderr.write(`echo-cli: ${message}\n`);
+		this.#streams.stderr.write(`${this.#name}: ${message}\n`);
 	}
 
 	warning(message: string): void {
 		if (this.#json("stderr", "warning", "warning", { message })) return;
-		this.#streams.stderr.write(`echo-cli: ${this.#paint("stderr", "33", "warning:")} ${message}\n`);
+		this.#streams.stderr.write(`${this.#name}: ${this.#paint("stderr", "33", "warning:")} ${message}\n`);
 	}
 
 	error(message: string): void {
 		if (this.#json("stderr", "error", "error", { message })) return;
-		this.#streams.stderr.write(`echo-cli: ${this.#paint("stderr", "31", message)}\n`);
+		this.#streams.stderr.write(`${this.#name}: ${this.#paint("stderr", "31", message)}\n`);
 	}
 
 	/** `bytes` seen at `offset` of one direction of a connection, as hex and ASCII lines or one JSON hex string. */
@@ -138,6 +169,7 @@ export class Logger {
 			line.idle > 0 ? `${line.idle} idle` : "",
 			line.stalled > 0 ? `${line.stalled} stalled` : "",
 			line.refused > 0 ? `${line.refused} refused` : "",
+			line.probes > 0 ? `${plural(line.probes, "probe")}` : "",
 			line.badProxyHeaders ? `${plural(line.badProxyHeaders, "bad PROXY header")}` : "",
 			line.aborted > 0 ? `${plural(line.aborted, "peer")} still connected at the drain timeout, disconnected` : "",
 		].filter(Boolean);
@@ -153,7 +185,13 @@ export class Logger {
 
 	#json(stream: keyof Streams, level: string, event: string, fields: Record<string, unknown>): boolean {
 		if (this.#format !== "json") return false;
-		const record = { time: new Date().toISOString(), level, event, ...fields };
+		const record = {
+			time: new Date().toISOString(),
+			level,
+			event,
+			...(this.#worker === undefined ? {} : { worker: this.#worker }),
+			...fields,
+		};
 		this.#streams[stream].write(`${JSON.stringify(record)}\n`);
 		return true;
 	}

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { type Fault, parseDuration as parseDurationText, parseSize as parseSizeText } from "@echo-cli/core";
 import { parseFlags } from "./args.ts";
 import { FAULT_EXAMPLES, parseFault } from "./faults.ts";
@@ -32,6 +33,10 @@ export interface ServeConfig {
 	readonly readyFile: string | undefined;
 	/** Require a PROXY-protocol header on every connection. */
 	readonly proxyProtocol: boolean;
+	/** Where to serve Prometheus metrics at /metrics, if anywhere. */
+	readonly metrics: { readonly host: string; readonly port: number } | undefined;
+	/** Worker processes serving the same address; undefined for one process and no supervisor. */
+	readonly workers: number | undefined;
 }
 
 export type Command = ServeConfig | { readonly command: "help" } | { readonly command: "version" };
@@ -52,7 +57,10 @@ Options:
                           socket file nobody answers on is replaced, and removed on exit
   --driver NAME           auto, node or bun (default auto: bun on Bun, node on Node);
                           the ECHO_CLI_DRIVER environment variable sets it too
-  --max-connections N     close connections above N at once (counted; logged with --verbose)
+  --max-connections N     close connections above N at once (counted; logged with --verbose);
+                          with --workers each worker gets an equal share of N (N >= workers),
+                          so the total stays within N and a worker whose share is full
+                          refuses even when another has room
   --idle-timeout TIME     half-close, then close, a connection with nothing moving either
                           way and nothing owed to its peer for TIME (default off); a
                           connection whose echo is still queued is never idle
@@ -65,6 +73,14 @@ Options:
                           not echoed, and the client it names is the one logged; without a
                           valid header within 3s a connection is closed, counted in the
                           summary and, with --verbose, logged with the reason
+  --workers N|auto        serve from N worker processes on one address (auto: one per
+                          CPU), under one supervisor that prints one banner and one summary,
+                          drains them all on SIGINT/SIGTERM and restarts a worker that dies;
+                          the kernel spreads connections with SO_REUSEPORT (Bun, Node >= 22.12),
+                          or node:cluster does (Node 20); TCP only
+  --metrics HOST:PORT     serve Prometheus metrics at http://HOST:PORT/metrics: connections
+                          accepted, open, refused and closed by outcome, bytes, durations,
+                          clients, faults; with --workers, the sum over every worker
   --drain-timeout TIME    on SIGINT/SIGTERM, how long open connections get to
                           finish (default 2s)
   -q, --quiet             print nothing but errors
@@ -126,6 +142,8 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 			"fault-seed": { type: "string" },
 			"ready-file": { type: "string" },
 			"proxy-protocol": { type: "boolean" },
+			metrics: { type: "string" },
+			workers: { type: "string" },
 			help: { type: "boolean", short: "h" },
 			version: { type: "boolean", short: "V" },
 		},
@@ -175,6 +193,20 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 		throw new UsageError("--hexdump-limit needs --hexdump");
 	}
 
+	const workers = values.workers === undefined ? undefined : parseWorkers(values.workers);
+	if (workers !== undefined && unix !== undefined) {
+		throw new UsageError("--workers serves TCP only; leave out --unix, or run one process on the socket");
+	}
+	const maxConnections =
+		values["max-connections"] === undefined
+			? undefined
+			: parseCount(values["max-connections"], "--max-connections", "connections");
+	if (workers !== undefined && maxConnections !== undefined && maxConnections < workers) {
+		throw new UsageError(
+			`--max-connections ${maxConnections} is below --workers ${workers}: each worker gets a share of it, at least 1`,
+		);
+	}
+
 	return {
 		command: "serve",
 		host: host.replace(/^\[(.*)\]$/, "$1"),
@@ -184,10 +216,7 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 		drainTimeout: parseDuration(values["drain-timeout"] ?? "2s", "--drain-timeout"),
 		idleTimeout: optionalTimeout(values["idle-timeout"], "--idle-timeout"),
 		sendTimeout: optionalTimeout(values["send-timeout"], "--send-timeout"),
-		maxConnections:
-			values["max-connections"] === undefined
-				? undefined
-				: parseCount(values["max-connections"], "--max-connections", "connections"),
+		maxConnections,
 		quiet: values.quiet ?? false,
 		verbose: values.verbose ?? false,
 		hexdump: values.hexdump ? parseSize(values["hexdump-limit"] ?? "4096", "--hexdump-limit") : undefined,
@@ -196,7 +225,30 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 		faultSeed: seedText === undefined ? undefined : Number(seedText) >>> 0,
 		readyFile,
 		proxyProtocol: values["proxy-protocol"] ?? false,
+		metrics: values.metrics === undefined ? undefined : parseHostPort(values.metrics, "--metrics"),
+		workers,
 	};
+}
+
+/** The most workers: past this, processes cost more than the cores they could use. */
+const MAX_WORKERS = 256;
+
+function parseWorkers(text: string): number {
+	if (text === "auto") return availableParallelism();
+	const count = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+	if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
+		throw new UsageError(`invalid --workers '${text}'; give auto or a whole number from 1 to ${MAX_WORKERS}`);
+	}
+	return count;
+}
+
+/** `127.0.0.1:9464`, `[::1]:9464`, `localhost:9464`. */
+export function parseHostPort(text: string, flag: string): { host: string; port: number } {
+	const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(text);
+	if (!match) {
+		throw new UsageError(`invalid ${flag} '${text}'; give HOST:PORT, such as 127.0.0.1:9464 or [::1]:9464`);
+	}
+	return { host: (match[1] ?? match[2]) as string, port: parsePort(match[3] as string) };
 }
 
 export function parsePort(text: string): number {

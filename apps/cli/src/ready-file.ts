@@ -7,10 +7,10 @@ import { type Address, listeningLine } from "@echo-cli/core";
  * place, so a reader that sees the file sees the whole line. The file is
  * removed when the process exits, so a stale file never names a dead server.
  */
-export function writeReadyFile(path: string, address: Address): void {
+export function writeReadyFile(path: string, address: Address, metrics?: string): void {
 	const temporary = `${path}.${process.pid}.tmp`;
 	try {
-		writeFileSync(temporary, `${listeningLine(address)}\n`);
+		writeFileSync(temporary, `${listeningLine(address, metrics ? { metrics } : {})}\n`);
 		renameSync(temporary, path);
 	} catch (error) {
 		rmSync(temporary, { force: true });

@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { Driver } from "@echo-cli/core";
-import { NodeDriver } from "@echo-cli/driver-node";
+import { NodeDriver, reusePortAvailable } from "@echo-cli/driver-node";
 import type { DriverChoice } from "./options.ts";
 import { LAUNCHER_ENV } from "./parent.ts";
+import type { Sharing } from "./workers/spawn.ts";
 
 declare const Bun: { version: string } | undefined;
 
@@ -20,6 +21,11 @@ export async function loadDriver(choice: DriverChoice): Promise<Driver | undefin
 	// Loaded only on Bun: the package exports nothing under Node's conditions.
 	const { BunDriver } = await import("@echo-cli/driver-bun");
 	return new BunDriver();
+}
+
+/** How workers share a port here: SO_REUSEPORT where both drivers can set it, else node:cluster. */
+export function workerSharing(): Sharing {
+	return onBun || reusePortAvailable ? "SO_REUSEPORT" : "node:cluster";
 }
 
 /**

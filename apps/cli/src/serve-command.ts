@@ -1,12 +1,10 @@
 import {
-	type Address,
-	type Connection,
 	type Driver,
-	describeFault,
 	echo,
 	formatAddress,
 	ListenError,
 	type Listener,
+	type Server,
 	serve,
 	withFaults,
 	withProxyProtocol,
@@ -15,42 +13,39 @@ import { formatDuration, plural } from "./format.ts";
 import { dumpingEcho } from "./hexdump.ts";
 import { descriptorCapacity } from "./limits.ts";
 import type { Logger } from "./log.ts";
+import { ServerMetrics } from "./metrics.ts";
+import { type MetricsEndpoint, serveMetrics } from "./metrics-endpoint.ts";
 import type { ServeConfig } from "./options.ts";
 import { watchParents } from "./parent.ts";
 import { writeReadyFile } from "./ready-file.ts";
+import { ConnectionReport } from "./report.ts";
 import { runtimeName } from "./runtime.ts";
 import { listenForStop } from "./signals.ts";
+import type { WorkerLink } from "./workers/worker.ts";
 
 /** How often, at most, the CLI says that it is refusing connections for lack of descriptors. */
 const DESCRIPTOR_WARNING_INTERVAL = 10_000;
 
-/** Serves echo until a signal; resolves to the exit status. */
-export async function serveCommand(config: ServeConfig, driver: Driver, log: Logger): Promise<number> {
+/**
+ * Serves echo until a signal; resolves to the exit status. As a
+ * supervisor's worker (`worker`), it binds what the supervisor says and
+ * hands its address, metrics and summary to it instead of printing them.
+ */
+export async function serveCommand(
+	config: ServeConfig,
+	driver: Driver,
+	log: Logger,
+	worker?: WorkerLink,
+): Promise<number> {
 	const descriptors = descriptorCapacity();
-	const userCap = config.maxConnections ?? Number.POSITIVE_INFINITY;
+	const userCap = (worker ? worker.settings.maxConnections : config.maxConnections) ?? Number.POSITIVE_INFINITY;
 	const fdCap = descriptors?.capacity ?? Number.POSITIVE_INFINITY;
 	const capByUser = userCap <= fdCap;
 	let lastWarning = Number.NEGATIVE_INFINITY;
 	let refusedSinceWarning = 0;
-
-	const onRefuse = (remote: Address | undefined) => {
-		if (capByUser) {
-			if (config.verbose) log.refused(remote, `max connections (${userCap}) reached`);
-			return;
-		}
-		refusedSinceWarning++;
-		if (config.verbose) log.refused(remote, "out of file descriptors");
-		const now = performance.now();
-		if (now - lastWarning >= DESCRIPTOR_WARNING_INTERVAL) {
-			// The count covers the burst since the last warning; the exit summary has the total.
-			log.warning(
-				`refusing connections: ${fdCap} open connections use the file descriptor limit (${descriptors?.limit}); ` +
-					`new connections are closed at once until some close${refusedSinceWarning > 1 ? ` (${refusedSinceWarning} since the last warning)` : ""}; raise the limit with ulimit -n`,
-			);
-			lastWarning = now;
-			refusedSinceWarning = 0;
-		}
-	};
+	let server: Server | undefined;
+	const metrics = config.metrics ? new ServerMetrics(() => server?.stats) : undefined;
+	const report = new ConnectionReport(log, { ...config, metrics });
 
 	// Listening for the reasons to stop comes first: a signal during start-up drains like any other.
 	// A second signal means: stop now.
@@ -58,15 +53,35 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 		if (!config.quiet) log.note(`${signal} again, exiting without draining`);
 		process.exit(signal === "SIGINT" ? 130 : 143);
 	});
+	worker?.attach(stop, metrics ? () => metrics.snapshot() : undefined);
 	// Stopping a launcher (npx, bun run) by its PID must not leave this server running as an orphan.
-	const unwatch = watchParents((pid) => stop.stop(`parent process ${pid} exited`));
+	const unwatch = worker ? () => {} : watchParents((pid) => stop.stop(`parent process ${pid} exited`));
 
 	let listener: Listener;
 	try {
 		listener = await driver.listen({
-			...(config.unix ? { path: config.unix } : { host: config.host, port: config.port }),
+			...(config.unix
+				? { path: config.unix }
+				: { host: config.host, port: worker?.settings.port ?? config.port, reusePort: worker?.settings.reusePort }),
 			maxConnections: Math.min(userCap, fdCap),
-			onRefuse,
+			onRefuse(remote) {
+				if (capByUser) {
+					report.refused(remote, "max-connections", `max connections (${userCap}) reached`);
+					return;
+				}
+				refusedSinceWarning++;
+				report.refused(remote, "file-descriptors", "out of file descriptors");
+				const now = performance.now();
+				if (now - lastWarning >= DESCRIPTOR_WARNING_INTERVAL) {
+					// The count covers the burst since the last warning; the exit summary has the total.
+					log.warning(
+						`refusing connections: ${fdCap} open connections use the file descriptor limit (${descriptors?.limit}); ` +
+							`new connections are closed at once until some close${refusedSinceWarning > 1 ? ` (${refusedSinceWarning} since the last warning)` : ""}; raise the limit with ulimit -n`,
+					);
+					lastWarning = now;
+					refusedSinceWarning = 0;
+				}
+			},
 		});
 	} catch (error) {
 		if (error instanceof ListenError) {
@@ -77,64 +92,47 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 	}
 
 	const base = config.hexdump !== undefined ? dumpingEcho(log, config.hexdump) : echo;
-	const faultSeed = config.faultSeed ?? Math.floor(Math.random() * 4294967296);
-	/** Per connection, the faults it got (only kept for --verbose); per fault, how many got it. */
-	const faultsOf = new Map<Connection, string>();
-	const faultCounts = new Map<string, number>(config.faults.map((f) => [describeFault(f), 0]));
+	const faultSeed = (worker ? worker.settings.faultSeed : config.faultSeed) ?? Math.floor(Math.random() * 4294967296);
 	const faulty = withFaults(base, config.faults, {
 		seed: faultSeed,
-		onChoice(connection, faults) {
-			const names = faults.map(describeFault);
-			for (const name of names) faultCounts.set(name, (faultCounts.get(name) ?? 0) + 1);
-			if (config.verbose && names.length > 0) faultsOf.set(connection, names.join(" "));
-		},
+		onChoice: (connection, faults) => report.faultsChosen(connection, faults),
 	});
-	/** Behind a PROXY header, the connection the handler got (its remote is the real client), by the accepted one. */
-	const proxied = new Map<Connection, Connection>();
-	let badHeaders = 0;
 	const handler = config.proxyProtocol
-		? withProxyProtocol(faulty, { onHeader: (accepted, served) => proxied.set(accepted, served) })
+		? withProxyProtocol(faulty, { onHeader: (accepted, served) => report.headerRead(accepted, served) })
 		: faulty;
-	const server = serve(listener, handler, {
+	server = serve(listener, handler, {
 		idleTimeout: config.idleTimeout,
 		sendTimeout: config.sendTimeout,
 		onError(error, connection) {
 			log.error(`${formatAddress(connection.remote)}: ${String(error)}`);
 		},
-		onClose(connection, info) {
-			const served = proxied.get(connection) ?? connection;
-			proxied.delete(connection);
-			const rejected = config.proxyProtocol && served === connection;
-			if (rejected) badHeaders++;
-			if (!config.verbose) return;
-			const faults = faultsOf.get(served);
-			faultsOf.delete(served);
-			log.connection(served.remote, {
-				bytesIn: info.bytesIn,
-				bytesOut: info.bytesOut,
-				duration: info.duration,
-				outcome: info.outcome,
-				...(faults ? { faults } : {}),
-				...(rejected && connection.error ? { reason: connection.error.message } : {}),
-			});
-		},
+		onClose: (connection, info) => report.closed(connection, info),
 	});
-	if (config.readyFile !== undefined) {
+
+	let endpoint: MetricsEndpoint | undefined;
+	if (worker) {
+		worker.listening(listener.address);
+	} else {
 		try {
-			writeReadyFile(config.readyFile, listener.address);
+			if (config.metrics) {
+				const registry = (metrics as ServerMetrics).registry;
+				endpoint = await serveMetrics(config.metrics.host, config.metrics.port, () => registry.metrics());
+			}
+			if (config.readyFile !== undefined) writeReadyFile(config.readyFile, listener.address, endpoint?.url);
 		} catch (error) {
 			log.error((error as Error).message);
 			await server.shutdown({ timeout: 0 });
 			return 1;
 		}
+		log.listening({
+			address: listener.address,
+			driver: driver.name,
+			runtime: runtimeName,
+			faults: config.faults.length > 0 ? { faults: [...report.faultCounts.keys()], seed: faultSeed } : undefined,
+			proxyProtocol: config.proxyProtocol,
+			metrics: endpoint?.url,
+		});
 	}
-	log.listening(
-		listener.address,
-		driver.name,
-		runtimeName,
-		config.faults.length > 0 ? { faults: [...faultCounts.keys()], seed: faultSeed } : undefined,
-		config.proxyProtocol,
-	);
 
 	const reason = await stop.reason;
 	unwatch();
@@ -145,17 +143,14 @@ export async function serveCommand(config: ServeConfig, driver: Driver, log: Log
 		);
 	}
 	const result = await server.shutdown({ timeout: config.drainTimeout });
-	const stats = server.stats;
-	log.summary({
-		accepted: stats.accepted,
-		bytesOut: stats.bytesOut,
-		errors: stats.errors,
-		idle: stats.idle,
-		stalled: stats.stalled,
+	await endpoint?.close();
+	const summary = report.summary({
+		accepted: server.stats.accepted,
+		bytesOut: server.stats.bytesOut,
 		refused: listener.refusedCount,
 		aborted: result.aborted,
-		...(config.proxyProtocol ? { badProxyHeaders: badHeaders } : {}),
-		...(config.faults.length > 0 ? { faults: Object.fromEntries(faultCounts) } : {}),
 	});
+	if (worker) await worker.finish(summary);
+	else log.summary(summary);
 	return 0;
 }

@@ -9,6 +9,8 @@ export interface StopRequests {
 	readonly reason: Promise<string>;
 	/** Asks to stop for `reason`, as a signal does; later requests go to `again` if they are signals. */
 	stop(reason: string): void;
+	/** Takes `signal` as if this process had received it: a supervisor passing on its own. */
+	signal(signal: StopSignal): void;
 }
 
 /**
@@ -40,5 +42,5 @@ export function listenForStop(again: (signal: StopSignal) => void): StopRequests
 		again(signal);
 	};
 	for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => stop(signal, signal));
-	return { reason, stop: (why) => stop(why) };
+	return { reason, stop: (why) => stop(why), signal: (signal) => stop(signal, signal) };
 }

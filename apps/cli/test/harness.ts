@@ -212,3 +212,9 @@ export function expectOneLineError(r: Pick<Run, "stdout" | "stderr">, pattern: R
 	expect(r.stderr()).not.toMatch(/\n\s+at /);
 	expect(r.stdout()).toBe("");
 }
+
+/** One value of a metric in Prometheus text, or undefined when it is not there. */
+export function metric(text: string, name: string): number | undefined {
+	const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+	return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}

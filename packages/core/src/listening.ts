@@ -7,8 +7,8 @@ import { formatAddress, parseAddress } from "./format.ts";
  * (echo-cli adds `time`, `level`, `driver` and `runtime`). Whoever starts a
  * server reads its address from this line, never from a banner for people.
  */
-export function listeningLine(address: Address): string {
-	return JSON.stringify({ event: "listening", address: formatAddress(address) });
+export function listeningLine(address: Address, extra: Readonly<Record<string, unknown>> = {}): string {
+	return JSON.stringify({ event: "listening", address: formatAddress(address), ...extra });
 }
 
 /** The address in a {@link listeningLine}, or undefined for any other line. */

@@ -24,7 +24,7 @@ import {
  * Whether `net.Server.listen` takes `reusePort`: Bun's `node:net`, Node 22.12+ and 23.1+. Older
  * Node ignores the option without a word and the second bind fails with EADDRINUSE.
  */
-const REUSE_PORT = ((): boolean => {
+export const reusePortAvailable: boolean = ((): boolean => {
 	if (process.versions.bun !== undefined) return true;
 	const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
 	return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
@@ -59,7 +59,7 @@ export class NodeDriver extends BaseDriver {
 	protected async bind(target: BindTarget): Promise<Listener> {
 		const { highWaterMark, options } = target;
 		const reusePort = options.reusePort === true && target.transport === "tcp";
-		if (reusePort && !REUSE_PORT) {
+		if (reusePort && !reusePortAvailable) {
 			throw new ListenError(
 				"unavailable",
 				`cannot listen on port ${target.port} with SO_REUSEPORT: node:net has it from Node 22.12 and 23.1, this is Node ${process.versions.node}`,

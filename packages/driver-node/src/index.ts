@@ -1,1 +1,1 @@
-export { NodeDriver, type NodeDriverOptions } from "./driver.ts";
+export { NodeDriver, type NodeDriverOptions, reusePortAvailable } from "./driver.ts";

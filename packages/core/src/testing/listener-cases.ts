@@ -127,7 +127,7 @@ export function listenerCases(target: ConformanceTarget, withEcho: WithEcho): Om
 						assertBytes(await within(readAll(c), 5000, "no echo"), pattern(16, i), `connection ${i}`);
 						c.close();
 					}
-					check(served[0]! > 0 && served[1]! > 0, `connections were not shared: ${served.join(" and ")}`);
+					check((served[0] ?? 0) > 0 && (served[1] ?? 0) > 0, `connections were not shared: ${served.join(" and ")}`);
 				} finally {
 					await a.close();
 					await b.close();
