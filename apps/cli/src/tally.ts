@@ -18,11 +18,12 @@ export interface ClosedConnection {
  * accepted; `served` the connection the handler got behind a PROXY header
  * (the same one without the PROXY protocol, or when the header never came).
  *
- * A probe is a peer that went away abruptly without sending a byte of
- * payload: a reset before any byte, or after only a PROXY header (HAProxy's
- * health check sends a LOCAL header and resets), or, under the PROXY
- * protocol, an end before any byte at all (a port check such as `nc -z`).
- * A load balancer's health checks are not errors.
+ * A probe is a peer that went away without sending a byte of payload: a
+ * reset before any byte; under the PROXY protocol, also an end (FIN or
+ * reset) after only a header, or before any byte at all. That is what a
+ * load balancer's health check does (HAProxy's sends a header, a LOCAL one
+ * with send-proxy-v2, then closes), and a port check such as `nc -z`.
+ * Health checks are not errors.
  */
 export function classify(
 	info: ConnectionSummary,
@@ -31,9 +32,10 @@ export function classify(
 	proxyProtocol: boolean,
 ): ClosedConnection {
 	const noHeader = proxyProtocol && served === accepted;
-	const silent = accepted.bytesRead === 0 || (!noHeader && served.bytesRead === 0);
-	const probe =
-		silent && (info.outcome === "reset" || (noHeader && accepted.bytesRead === 0 && info.outcome === "protocol"));
+	const ended = info.outcome === "reset" || (proxyProtocol && info.outcome === "closed");
+	const probe = noHeader
+		? accepted.bytesRead === 0 && (info.outcome === "reset" || info.outcome === "protocol")
+		: served.bytesRead === 0 && ended;
 	if (probe) return { outcome: "probe", badProxyHeader: false };
 	return {
 		outcome: info.outcome,

@@ -1,12 +1,12 @@
 import { expect } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseListening } from "@echo-cli/core";
+import { readyFileAddress } from "@echo-cli/core/testing";
 
 /** The built CLI: what `npx`/`bunx` run. */
 export const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
@@ -105,26 +105,12 @@ export async function readyAddress(
 	r: Pick<Run, "child" | "stderr">,
 	ms = 10_000,
 ): Promise<{ host: string; port: number }> {
-	let address: ReturnType<typeof parseListening>;
-	await eventually(
-		() => {
-			if (r.child.exitCode !== null) throw new Error(`the CLI exited early: ${r.stderr()}`);
-			address = parseListening(readText(file).trim());
-			return address !== undefined;
-		},
-		ms,
-		() => `no ready file after ${ms} ms; stderr: ${r.stderr()}`,
-	);
-	if (address?.transport !== "tcp") throw new Error(`the CLI listens on ${JSON.stringify(address)}, not on TCP`);
+	const gone = () => (r.child.exitCode !== null ? `the CLI exited early: ${r.stderr()}` : undefined);
+	const address = await readyFileAddress(file, { ms, gone }).catch((error: Error) => {
+		throw new Error(`${error.message}; stderr: ${r.stderr()}`);
+	});
+	if (address.transport !== "tcp") throw new Error(`the CLI listens on ${JSON.stringify(address)}, not on TCP`);
 	return { host: address.host, port: address.port };
-}
-
-function readText(path: string): string {
-	try {
-		return readFileSync(path, "utf8");
-	} catch {
-		return "";
-	}
 }
 
 /** Starts the CLI with exactly `args` and waits until it says where it listens. */

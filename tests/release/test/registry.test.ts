@@ -10,7 +10,7 @@ import net from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { collect, tryConnect } from "@echo-cli/core/testing";
+import { collect, freePort, tryConnect } from "@echo-cli/core/testing";
 import { readyPort } from "./ready.ts";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -39,14 +39,6 @@ function sh(command: string, args: readonly string[], cwd: string, env: NodeJS.P
 	return result.stdout;
 }
 
-async function freePort(): Promise<number> {
-	const probe = net.createServer().listen(0, "127.0.0.1");
-	await new Promise((resolve) => probe.once("listening", resolve));
-	const port = (probe.address() as net.AddressInfo).port;
-	await new Promise((resolve) => probe.close(resolve));
-	return port;
-}
-
 beforeAll(async () => {
 	// verdaccio 6.8.0 runs on Node 20 with node-fetch 2.7.0; it is installed once and kept.
 	if (!existsSync(join(verdaccio, "node_modules/verdaccio/bin/verdaccio"))) {
@@ -64,8 +56,9 @@ beforeAll(async () => {
 		[
 			`storage: ${join(work, "storage")}`,
 			`auth: { htpasswd: { file: ${join(work, "htpasswd")}, max_users: 10 } }`,
-			"uplinks: {}",
-			"packages: { '**': { access: $all, publish: $authenticated } }",
+			// The CLI's own dependencies (prom-client) come from npm through the registry, as for a user.
+			"uplinks: { npmjs: { url: 'https://registry.npmjs.org/' } }",
+			"packages: { '@echo-cli/*': { access: $all, publish: $authenticated }, '**': { access: $all, proxy: npmjs } }",
 			"log: { type: stdout, format: pretty, level: error }",
 		].join("\n"),
 	);

@@ -80,3 +80,17 @@ export async function writeUntilStalled(socket: net.Socket, limit: number, ms = 
 	}
 	return sent;
 }
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, for a foreign program
+ * that must be told its port up front (HAProxy, a registry). Another
+ * process may take it in between; where a program can bind port 0 and say
+ * what it got, prefer that.
+ */
+export async function freePort(): Promise<number> {
+	const probe = net.createServer().listen(0, "127.0.0.1");
+	await new Promise((resolve) => probe.once("listening", resolve));
+	const port = (probe.address() as net.AddressInfo).port;
+	await new Promise((resolve) => probe.close(resolve));
+	return port;
+}

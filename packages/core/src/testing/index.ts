@@ -20,6 +20,7 @@ export type { ConformanceCase, ConformanceTarget, KitCase } from "./cases.ts";
 export { check, outcome, pause, readAll, readExactly, rejection, within } from "./checks.ts";
 export { conformance } from "./conformance.ts";
 export { type EchoServer, type EchoServerOptions, startEchoServer, withEchoServer } from "./echo-server.ts";
-export { collect, type ServedDriver, tcpHarness, tryConnect, writeUntilStalled } from "./harness.ts";
+export { collect, freePort, type ServedDriver, tcpHarness, tryConnect, writeUntilStalled } from "./harness.ts";
+export { type ReadyFileOptions, readyFileAddress, readyFileRecord } from "./ready-file.ts";
 export { type Client, type ClientConnection, referenceClient } from "./reference-client.ts";
 export { isAlive, rss, type ServerProcess, type SoakCase, type SoakTarget, soak, spawnServer } from "./soak.ts";
