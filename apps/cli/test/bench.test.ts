@@ -277,3 +277,32 @@ describe("echo-cli bench", () => {
 			expect(r.stdout()).toContain(flag);
 	});
 });
+
+describe("bench --proxy-protocol", () => {
+	for (const version of ["v1", "v2"]) {
+		test(`${version}: a server that requires the header gets it on every connection and echoes the rest exactly`, async () => {
+			const server = await start("node", ["--proxy-protocol", "--quiet"]);
+			const args = ["bench", `127.0.0.1:${server.port}`, "-c", "4", "-d", "300ms", "--warmup", "0ms", "--json"];
+			const without = run("node", args);
+			expect(await without.exit(20_000)).toBe(1);
+			expect(without.stderr()).toMatch(/4 of 4 connections (reset|closed) by the server/);
+			const withHeader = run("node", [...args, "--proxy-protocol", version]);
+			expect(await withHeader.exit(20_000)).toBe(0);
+			const report = JSON.parse(withHeader.stdout()) as { messages: number; errors: number; mismatches: number };
+			expect(report.mismatches).toBe(0);
+			expect(report.errors).toBe(0);
+		}, 40_000);
+	}
+
+	test("started with no address, the server it starts requires the header; a unix target or v3 is a usage error", async () => {
+		const own = run("node", ["bench", "--proxy-protocol", "v2", "-c", "2", "-d", "300ms", "--warmup", "0ms"]);
+		expect(await own.exit(20_000)).toBe(0);
+		for (const bad of [
+			["unix:/tmp/echo.sock", "--proxy-protocol", "v1"],
+			["--proxy-protocol", "v3"],
+		]) {
+			const r = run("node", ["bench", ...bad]);
+			expect(await r.exit()).toBe(2);
+		}
+	}, 40_000);
+});

@@ -20,6 +20,8 @@ export interface BenchConfig {
 	readonly rate: number | undefined;
 	readonly json: boolean;
 	readonly driver: DriverChoice;
+	/** Send a PROXY header of this version on every connection first. */
+	readonly proxyProtocol: 1 | 2 | undefined;
 }
 
 export const BENCH_HELP = `echo-cli bench: a load client for any echo server
@@ -39,6 +41,10 @@ Options:
   -r, --rate N          send N messages per second over all connections, each
                         connection on an even schedule (default: as fast as
                         the server answers); the report shows the rate reached
+  --proxy-protocol V    send a PROXY protocol header, v1 or v2, first on every
+                        connection (naming the connection's own addresses), for
+                        servers that require one; a server started with no
+                        address then runs with --proxy-protocol
   --driver NAME         driver of the server started with no address (default auto)
   --json                print the result as one JSON object
   -h, --help            show this help
@@ -63,6 +69,7 @@ export function parseBench(argv: readonly string[]): BenchConfig | { readonly co
 			mode: { type: "string" },
 			rate: { type: "string", short: "r" },
 			driver: { type: "string" },
+			"proxy-protocol": { type: "string" },
 			json: { type: "boolean" },
 			help: { type: "boolean", short: "h" },
 		},
@@ -89,9 +96,17 @@ export function parseBench(argv: readonly string[]): BenchConfig | { readonly co
 	if (values.rate !== undefined && !(rate !== undefined && rate > 0 && rate <= 10_000_000)) {
 		throw new UsageError(`invalid --rate '${values.rate}'; give messages per second, a number above 0, such as 20000`);
 	}
+	const proxy = values["proxy-protocol"];
+	if (proxy !== undefined && proxy !== "v1" && proxy !== "v2") {
+		throw new UsageError(`unknown --proxy-protocol '${proxy}'; choose v1 or v2`);
+	}
+	const target = positionals[0] === undefined ? undefined : parseTarget(positionals[0]);
+	if (proxy !== undefined && target !== undefined && "path" in target) {
+		throw new UsageError("--proxy-protocol needs a TCP address: a PROXY header names TCP addresses");
+	}
 	return {
 		command: "bench",
-		target: positionals[0] === undefined ? undefined : parseTarget(positionals[0]),
+		target,
 		connections: Number(connections),
 		size: parseSize(values.size ?? "1KiB", "--size", MAX_SIZE, "1 byte to 4MiB"),
 		duration,
@@ -100,6 +115,7 @@ export function parseBench(argv: readonly string[]): BenchConfig | { readonly co
 		rate,
 		json: values.json ?? false,
 		driver,
+		proxyProtocol: proxy === undefined ? undefined : proxy === "v1" ? 1 : 2,
 	};
 }
 
@@ -122,7 +138,7 @@ export async function benchCommand(config: BenchConfig, script: string): Promise
 	let server: Awaited<ReturnType<typeof startServer>> | undefined;
 	if (!target) {
 		try {
-			server = await startServer(script, config.driver);
+			server = await startServer(script, config.driver, config.proxyProtocol !== undefined);
 		} catch (error) {
 			// The server's own reason, if it gave one, is already on stderr.
 			process.stderr.write(`echo-cli: bench could not start an echo server: ${(error as Error).message}\n`);
@@ -139,6 +155,7 @@ export async function benchCommand(config: BenchConfig, script: string): Promise
 			size: config.size,
 			mode: config.mode,
 			rate: config.rate,
+			proxyProtocol: config.proxyProtocol,
 			duration: config.duration,
 			warmup: config.warmup,
 			onProgress: live
@@ -261,8 +278,10 @@ function table(report: ReturnType<typeof summarize>): string {
 function startServer(
 	script: string,
 	driver: DriverChoice,
+	proxyProtocol: boolean,
 ): Promise<{ stop(): Promise<void>; describe: string; port: number }> {
-	const child = spawn(process.execPath, [script, "--port", "0", "--driver", driver, "--log-format", "json"], {
+	const args = [script, "--port", "0", "--driver", driver, "--log-format", "json"];
+	const child = spawn(process.execPath, proxyProtocol ? [...args, "--proxy-protocol"] : args, {
 		stdio: ["ignore", "pipe", "inherit"],
 	});
 	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
 import net from "node:net";
+import { encodeProxyHeader, type TcpAddress } from "@echo-cli/core";
 
 export type Target = { readonly host: string; readonly port: number } | { readonly path: string };
 
@@ -20,6 +21,8 @@ export interface LoadOptions {
 	 * it until it is back on schedule, without saving up a burst.
 	 */
 	readonly rate?: number | undefined;
+	/** Send a PROXY-protocol header of this version first on every connection, naming the connection's own addresses. */
+	readonly proxyProtocol?: 1 | 2 | undefined;
 	/** Called about twice a second with the measured totals so far. */
 	readonly onProgress?: (snapshot: { elapsed: number; messages: number; bytes: number }) => void;
 }
@@ -120,7 +123,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 	// Connect everything before the clock starts: a run must not measure its own connecting.
 	const sockets = await Promise.all(
 		Array.from({ length: options.connections }, () =>
-			open(options.target).catch((code: string) => {
+			open(options.target, options.proxyProtocol).catch((code: string) => {
 				count(failures.connect, code);
 				return undefined;
 			}),
@@ -310,7 +313,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 }
 
 /** Opens one connection; rejects with the error code (ETIMEDOUT after STALL_MS). */
-function open(target: Target): Promise<net.Socket> {
+function open(target: Target, proxyProtocol: 1 | 2 | undefined): Promise<net.Socket> {
 	return new Promise((resolve, reject) => {
 		const socket =
 			"path" in target
@@ -329,9 +332,26 @@ function open(target: Target): Promise<net.Socket> {
 			socket.removeAllListeners("error");
 			// Until the run starts, a failure only destroys the socket; the run sees that.
 			socket.on("error", () => {});
+			if (proxyProtocol) socket.write(proxyHeader(socket, proxyProtocol));
 			resolve(socket);
 		});
 	});
+}
+
+/** A PROXY header naming `socket`'s own two ends, as a proxy in front of the server would. */
+function proxyHeader(socket: net.Socket, version: 1 | 2): Uint8Array {
+	const family = socket.remoteFamily === "IPv6" ? "IPv6" : "IPv4";
+	const end = (host: string | undefined, port: number | undefined): TcpAddress => ({
+		transport: "tcp",
+		host: host ?? (family === "IPv6" ? "::" : "0.0.0.0"),
+		port: port ?? 0,
+		family,
+	});
+	return encodeProxyHeader(
+		version,
+		end(socket.localAddress, socket.localPort),
+		end(socket.remoteAddress, socket.remotePort),
+	);
 }
 
 /** The value below which `q` of the sorted samples fall. */
