@@ -1,5 +1,10 @@
 import { availableParallelism } from "node:os";
-import { type Fault, parseDuration as parseDurationText, parseSize as parseSizeText } from "@echo-cli/core";
+import {
+	DEFAULT_PROXY_HEADER_TIMEOUT,
+	type Fault,
+	parseDuration as parseDurationText,
+	parseSize as parseSizeText,
+} from "@echo-cli/core";
 import { parseFlags } from "./args.ts";
 import { FAULT_EXAMPLES, parseFault } from "./faults.ts";
 import { UsageError } from "./usage-error.ts";
@@ -33,6 +38,8 @@ export interface ServeConfig {
 	readonly readyFile: string | undefined;
 	/** Require a PROXY-protocol header on every connection. */
 	readonly proxyProtocol: boolean;
+	/** Milliseconds a connection has to send its whole PROXY header. */
+	readonly proxyHeaderTimeout: number;
 	/** Where to serve Prometheus metrics at /metrics, if anywhere. */
 	readonly metrics: { readonly host: string; readonly port: number } | undefined;
 	/** Worker processes serving the same address; undefined for one process and no supervisor. */
@@ -71,8 +78,10 @@ Options:
   --proxy-protocol        require a PROXY protocol header (v1 or v2, as HAProxy's send-proxy
                           and send-proxy-v2 send it) before each connection's bytes: it is
                           not echoed, and the client it names is the one logged; without a
-                          valid header within 3s a connection is closed, counted in the
+                          valid header in time a connection is closed, counted in the
                           summary and, with --verbose, logged with the reason
+  --proxy-header-timeout TIME  how long a connection has to send its whole PROXY
+                          header (default 3s)
   --workers N|auto        serve from N worker processes on one address (auto: one per
                           CPU), under one supervisor that prints one banner and one summary,
                           drains them all on SIGINT/SIGTERM and restarts a worker that dies;
@@ -142,6 +151,7 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 			"fault-seed": { type: "string" },
 			"ready-file": { type: "string" },
 			"proxy-protocol": { type: "boolean" },
+			"proxy-header-timeout": { type: "string" },
 			metrics: { type: "string" },
 			workers: { type: "string" },
 			help: { type: "boolean", short: "h" },
@@ -193,6 +203,9 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 		throw new UsageError("--hexdump-limit needs --hexdump");
 	}
 
+	if (values["proxy-header-timeout"] !== undefined && !values["proxy-protocol"]) {
+		throw new UsageError("--proxy-header-timeout needs --proxy-protocol");
+	}
 	const workers = values.workers === undefined ? undefined : parseWorkers(values.workers);
 	if (workers !== undefined && unix !== undefined) {
 		throw new UsageError("--workers serves TCP only; leave out --unix, or run one process on the socket");
@@ -225,6 +238,8 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 		faultSeed: seedText === undefined ? undefined : Number(seedText) >>> 0,
 		readyFile,
 		proxyProtocol: values["proxy-protocol"] ?? false,
+		proxyHeaderTimeout:
+			optionalTimeout(values["proxy-header-timeout"], "--proxy-header-timeout") ?? DEFAULT_PROXY_HEADER_TIMEOUT,
 		metrics: values.metrics === undefined ? undefined : parseHostPort(values.metrics, "--metrics"),
 		workers,
 	};

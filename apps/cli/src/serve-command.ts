@@ -98,7 +98,10 @@ export async function serveCommand(
 		onChoice: (connection, faults) => report.faultsChosen(connection, faults),
 	});
 	const handler = config.proxyProtocol
-		? withProxyProtocol(faulty, { onHeader: (accepted, served) => report.headerRead(accepted, served) })
+		? withProxyProtocol(faulty, {
+				timeout: config.proxyHeaderTimeout,
+				onHeader: (accepted, served) => report.headerRead(accepted, served),
+			})
 		: faulty;
 	server = serve(listener, handler, {
 		idleTimeout: config.idleTimeout,

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { encodeProxyHeader } from "@echo-cli/core";
 import { assertBytes, pattern } from "@echo-cli/core/testing";
-import { connect, eventually, killAll, type Runtime, readToEnd, start } from "./harness.ts";
+import { connect, eventually, expectOneLineError, killAll, type Runtime, readToEnd, run, start } from "./harness.ts";
 
 afterEach(killAll);
 
@@ -75,3 +75,30 @@ for (const [runtime, driver] of combos) {
 		});
 	});
 }
+
+describe("--proxy-header-timeout", () => {
+	test("a connection that sends no header within the time is closed and counted, with the reason", async () => {
+		const cli = await start("node", ["--proxy-protocol", "--proxy-header-timeout", "300ms", "--verbose"]);
+		const silent = await connect(cli.port);
+		const started = Date.now();
+		// Closed with nothing echoed: an EOF, or the reset of a connection aborted for its error.
+		const echoed = await readToEnd(silent, 5000).catch(() => new Uint8Array(0));
+		expect(echoed.byteLength).toBe(0);
+		// Closed by the 300 ms timeout, well before the 3 s default.
+		expect(Date.now() - started).toBeLessThan(2500);
+		await eventually(
+			() => /no complete PROXY header within 300 ms/.test(cli.stderr()),
+			5000,
+			() => cli.stderr(),
+		);
+		cli.child.kill("SIGTERM");
+		expect(await cli.exit()).toBe(0);
+		expect(cli.stdout()).toMatch(/1 bad PROXY header/);
+	}, 20_000);
+
+	test("without --proxy-protocol it is a usage error", async () => {
+		const r = run("node", ["--proxy-header-timeout", "1s"]);
+		expect(await r.exit()).toBe(2);
+		expectOneLineError(r, /--proxy-header-timeout needs --proxy-protocol/);
+	});
+});
