@@ -4,6 +4,7 @@ import type { Driver } from "@echo-cli/core";
 import { NodeDriver, reusePortAvailable } from "@echo-cli/driver-node";
 import type { DriverChoice } from "./options.ts";
 import { LAUNCHER_ENV } from "./parent.ts";
+import { UsageError } from "./usage-error.ts";
 import type { Sharing } from "./workers/spawn.ts";
 
 declare const Bun: { version: string } | undefined;
@@ -23,9 +24,18 @@ export async function loadDriver(choice: DriverChoice): Promise<Driver | undefin
 	return new BunDriver();
 }
 
-/** How workers share a port here: SO_REUSEPORT where both drivers can set it, else node:cluster. */
+/**
+ * How workers share a port here: SO_REUSEPORT where it spreads connections
+ * (Linux, on Bun or Node >= 22.12), else node:cluster. Bun ignores
+ * reusePort off Linux, and Bun.listen in a cluster worker binds a port of its
+ * own, so Bun elsewhere has no way to share one.
+ */
 export function workerSharing(): Sharing {
-	return onBun || reusePortAvailable ? "SO_REUSEPORT" : "node:cluster";
+	const linux = process.platform === "linux";
+	if (linux && (onBun || reusePortAvailable)) return "SO_REUSEPORT";
+	if (onBun)
+		throw new UsageError("--workers on Bun needs Linux, where SO_REUSEPORT spreads connections; run it on Node");
+	return "node:cluster";
 }
 
 /**

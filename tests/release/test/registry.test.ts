@@ -107,6 +107,26 @@ beforeAll(async () => {
 		NPM_CONFIG_TOKEN: token,
 		ECHO_CLI_RELEASE_TESTED: "1",
 	});
+	// The CLI's third-party dependencies reach the registry from npm through its uplink; one install
+	// first puts them in the registry's storage, retried, so a slow first fetch from npm is not
+	// taken for a broken release.
+	const warm = join(work, "warm");
+	mkdirSync(warm, { recursive: true });
+	let failure = "";
+	for (let attempt = 0; attempt < 3; attempt++) {
+		const result = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", "@echo-cli/cli"], {
+			cwd: warm,
+			env: { ...process.env, ...userEnv(), npm_config_cache: join(work, "warm-cache") },
+			encoding: "utf8",
+			timeout: 240_000,
+		});
+		if (result.status === 0) {
+			failure = "";
+			break;
+		}
+		failure = `${result.stdout}\n${result.stderr}`;
+	}
+	if (failure) throw new Error(`@echo-cli/cli does not install from the registry:\n${failure}`);
 }, 600_000);
 
 afterAll(() => {
