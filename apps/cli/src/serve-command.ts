@@ -85,7 +85,9 @@ export async function serveCommand(
 		});
 	} catch (error) {
 		if (error instanceof ListenError) {
-			log.error(error.message);
+			// One line from the supervisor, as from a single process, however many workers hit it.
+			if (worker) await worker.failed(error.message);
+			else log.error(error.message);
 			return 1;
 		}
 		throw error;

@@ -238,6 +238,15 @@ describe("--workers and --metrics usage", () => {
 		});
 	}
 
+	for (const runtime of ["node", "bun"] as const) {
+		test(`on ${runtime}, an echo address in use fails --workers with the one line a single process prints`, async () => {
+			const taken = await start("node", ["--quiet"]);
+			const r = run(runtime, ["--port", String(taken.port), "--workers", "2"]);
+			expect(await r.exit()).toBe(1);
+			expectOneLineError(r, /^echo-cli: address 127\.0\.0\.1:\d+ is already in use; stop the other server/);
+		}, 20_000);
+	}
+
 	test("a metrics address in use fails the start with status 1 and one line, on one process and on workers", async () => {
 		const cli = await start("node", ["--metrics", "127.0.0.1:0", "--quiet"]);
 		const taken = /http:\/\/127\.0\.0\.1:(\d+)/.exec(await readyMetrics(cli))?.[1];

@@ -27,12 +27,14 @@ export type SupervisorMessage =
 /** From a worker to the supervisor. */
 export type WorkerMessage =
 	| { readonly type: "listening"; readonly address: Address }
+	/** The worker cannot serve (its listen failed); it exits 1 next. The supervisor reports it. */
+	| { readonly type: "failed"; readonly message: string }
 	| { readonly type: "summary"; readonly summary: SummaryLine }
 	| { readonly type: "metrics"; readonly id: number; readonly snapshot: MetricsSnapshot };
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
 	const type = (value as { type?: unknown } | null)?.type;
-	return type === "listening" || type === "summary" || type === "metrics";
+	return type === "listening" || type === "failed" || type === "summary" || type === "metrics";
 }
 
 export function isSupervisorMessage(value: unknown): value is SupervisorMessage {

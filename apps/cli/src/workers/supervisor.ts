@@ -28,6 +28,8 @@ interface Slot {
 	readonly index: number;
 	worker: WorkerProcess | undefined;
 	listening: boolean;
+	/** Why its worker could not start, as the worker said. */
+	failure: string | undefined;
 	exited: Promise<void>;
 }
 
@@ -86,6 +88,7 @@ export async function superviseCommand(
 			const worker = spawnWorker(sharing, script, argv, settings(slot.index, port));
 			slot.worker = worker;
 			slot.listening = false;
+			slot.failure = undefined;
 			let exit: () => void = () => {};
 			slot.exited = new Promise((r) => {
 				exit = r;
@@ -96,13 +99,17 @@ export async function superviseCommand(
 					startFailures = 0;
 					up.set(slots.filter((s) => s.listening).length);
 					resolve(message.address);
+				} else if (message.type === "failed") {
+					slot.failure = message.message;
 				} else if (message.type === "summary") {
 					summaries.push(message.summary);
 				} else {
 					pendingMetrics.get(message.id)?.(message.snapshot);
 				}
 			});
-			worker.onExit((code, signal) => {
+			// After the messages it sent just before it exited: 'exit' can overtake them.
+			worker.onExit((code, signal) => setImmediate(() => exited(code, signal)));
+			const exited = (code: number | null, signal: NodeJS.Signals | null) => {
 				const listened = slot.listening;
 				slot.worker = undefined;
 				slot.listening = false;
@@ -110,8 +117,9 @@ export async function superviseCommand(
 				exit();
 				resolve(code ?? 1);
 				if (stopping || !started) return;
-				died(slot, worker.pid, listened, code === null ? `was killed by ${signal}` : `exited with status ${code}`);
-			});
+				const how = code === null ? `was killed by ${signal}` : `exited with status ${code}`;
+				died(slot, worker.pid, listened, slot.failure ? `${how}: ${slot.failure}` : how);
+			};
 		});
 
 	const died = (slot: Slot, pid: number | undefined, listened: boolean, how: string) => {
@@ -139,6 +147,7 @@ export async function superviseCommand(
 		index,
 		worker: undefined,
 		listening: false,
+		failure: undefined,
 		exited: Promise.resolve(),
 	}));
 	let started = false;
@@ -183,6 +192,7 @@ export async function superviseCommand(
 	// node:cluster every worker asks for the same port and the primary hands them one socket.
 	const first = await start(slots[0] as Slot, config.port);
 	if (typeof first === "number") {
+		log.error(slots[0]?.failure ?? `the first worker exited with status ${first} before listening`);
 		await endpoint?.close();
 		return first === 0 ? 1 : first;
 	}
@@ -190,7 +200,8 @@ export async function superviseCommand(
 	const rest = await Promise.all(slots.slice(1).map((slot) => start(slot, port)));
 	const address = first;
 	if (rest.some((r) => typeof r === "number")) {
-		log.error("a worker could not start; stopping the others");
+		const failures = new Set(slots.map((s) => s.failure).filter((f) => f !== undefined));
+		log.error(failures.size > 0 ? [...failures].join("; ") : "a worker could not start; stopping the others");
 		stopping = true;
 		await stopAll(slots, undefined, "a worker could not start", config.drainTimeout);
 		await endpoint?.close();

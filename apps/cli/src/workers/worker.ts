@@ -10,6 +10,8 @@ export interface WorkerLink {
 	/** Stops on the supervisor's word (a stop, or its exit) as on a signal; answers metrics requests from `metrics`. */
 	attach(stop: StopRequests, metrics: (() => Promise<MetricsSnapshot>) | undefined): void;
 	listening(address: Address): void;
+	/** Hands over why this worker cannot start; resolves once it is sent. */
+	failed(message: string): Promise<void>;
 	/** Hands over the exit summary; resolves once it is sent. */
 	finish(summary: SummaryLine): Promise<void>;
 }
@@ -41,6 +43,9 @@ export function workerLink(): WorkerLink | undefined {
 		},
 		listening(address) {
 			void send({ type: "listening", address });
+		},
+		failed(message) {
+			return send({ type: "failed", message });
 		},
 		finish(summary) {
 			return send({ type: "summary", summary });
