@@ -20,6 +20,8 @@ export function testSeed(): number {
 	if (given !== undefined && given !== "") return Number(given) | 0;
 	const picked = (Date.now() % 2_147_483_647) | 0;
 	process.env.FC_SEED = String(picked);
+	// Said up front: a property killed by its runner's timeout never gets to print it.
+	process.stderr.write(`echo-cli kit: FC_SEED=${picked} (set it to replay this run)\n`);
 	return picked;
 }
 

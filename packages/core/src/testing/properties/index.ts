@@ -162,7 +162,7 @@ export function properties(target: PropertyTarget): PropertyCase[] {
 					await fc.assert(
 						fc.asyncProperty(streamArb(6, 512 * KiB), readPlan, async (stream, plan) => {
 							const expected = streamBytes(stream);
-							const c = await client.connect(address);
+							const c = await within(client.connect(address), 30_000, "no connection");
 							const server = () => accepted[accepted.length - 1];
 							let peak = 0;
 							const sample = () => {
@@ -188,7 +188,7 @@ export function properties(target: PropertyTarget): PropertyCase[] {
 										await pause(delayMs);
 									}
 								}
-								await sending;
+								await within(sending, 30_000, "the client's writes did not finish after the server's FIN");
 								assertBytes(concat(chunks), expected, "echo to a slow reader");
 								check(peak <= bound, `the server queued ${peak} bytes, more than ${bound}`);
 							} finally {
