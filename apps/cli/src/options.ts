@@ -85,8 +85,8 @@ Options:
   --workers N|auto        serve from N worker processes on one address (auto: one per
                           CPU), under one supervisor that prints one banner and one summary,
                           drains them all on SIGINT/SIGTERM and restarts a worker that dies;
-                          the kernel spreads connections with SO_REUSEPORT (Bun, Node >= 22.12),
-                          or node:cluster does (Node 20); TCP only
+                          on Linux the kernel spreads connections with SO_REUSEPORT (Bun,
+                          Node >= 22.12), elsewhere node:cluster does (Node only); TCP only
   --metrics HOST:PORT     serve Prometheus metrics at http://HOST:PORT/metrics: connections
                           accepted, open, refused and closed by outcome, bytes, durations,
                           clients, faults; with --workers, the sum over every worker
