@@ -9,11 +9,11 @@
  *   bun bench/faults.ts [--duration 5s] [--write BENCHMARKS.md]
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parseListening } from "@echo-cli/core";
+import { writeSection } from "./section.ts";
 
 const CLI = fileURLToPath(new URL("../apps/cli/dist/cli.js", import.meta.url));
 const BUN = process.execPath;
@@ -151,12 +151,4 @@ for (const server of SERVERS) {
 const machine = `Node ${spawnSync("node", ["--version"], { encoding: "utf8" }).stdout.trim()}, Bun ${spawnSync(BUN, ["--version"], { encoding: "utf8" }).stdout.trim()}; each measurement ${values.duration} after a 500 ms warm-up; added latency against the same server without faults in the same run`;
 const output = [`- ${machine}`, "", ...lines].join("\n");
 process.stdout.write(`${output}\n`);
-if (values.write) {
-	const file = readFileSync(values.write, "utf8");
-	const open = "<!-- bench:faults -->";
-	const close = "<!-- /bench:faults -->";
-	const [head, rest] = file.split(open);
-	const tail = rest?.split(close)[1];
-	if (head === undefined || tail === undefined) throw new Error(`${values.write} has no ${open} ... ${close} section`);
-	writeFileSync(values.write, `${head}${open}\n\n${output}\n\n${close}${tail}`);
-}
+if (values.write) writeSection(values.write, "faults", output);

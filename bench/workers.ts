@@ -15,7 +15,7 @@
  *   bun bench/workers.ts [--rounds 2] [--duration 3s] [--write BENCHMARKS.md]
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +25,7 @@ import { readyFileAddress } from "@echo-cli/core/testing";
 import { parseDuration } from "../apps/cli/src/options.ts";
 import { BUN, CLI } from "./matrix.ts";
 import { cpuNanoseconds } from "./proc.ts";
+import { writeSection } from "./section.ts";
 
 const { values } = parseArgs({
 	options: {
@@ -244,15 +245,7 @@ const output = [
 	...proxyRows,
 ].join("\n");
 process.stdout.write(`${output}\n`);
-if (values.write) {
-	const file = readFileSync(values.write, "utf8");
-	const open = "<!-- bench:workers -->";
-	const close = "<!-- /bench:workers -->";
-	const [head, rest] = file.split(open);
-	const tail = rest?.split(close)[1];
-	if (head === undefined || tail === undefined) throw new Error(`${values.write} has no ${open} ... ${close} section`);
-	writeFileSync(values.write, `${head}${open}\n\n${output}\n\n${close}${tail}`);
-}
+if (values.write) writeSection(values.write, "workers", output);
 
 function version(command: string): string {
 	return spawnSync(command, ["--version"], { encoding: "utf8" }).stdout.trim().replace(/^v/, "");

@@ -60,7 +60,14 @@ export async function superviseCommand(
 
 	const own = new Registry();
 	new Gauge({ name: "echo_workers", help: "Worker processes asked for.", registers: [own] }).set(count);
-	const up = new Gauge({ name: "echo_workers_listening", help: "Worker processes listening now.", registers: [own] });
+	new Gauge({
+		name: "echo_workers_listening",
+		help: "Worker processes listening now.",
+		registers: [own],
+		collect() {
+			this.set(slots.filter((s) => s.listening).length);
+		},
+	});
 	const restarts = new Counter({
 		name: "echo_worker_restarts_total",
 		help: "Workers restarted after they died.",
@@ -97,7 +104,6 @@ export async function superviseCommand(
 				if (message.type === "listening") {
 					slot.listening = true;
 					startFailures = 0;
-					up.set(slots.filter((s) => s.listening).length);
 					resolve(message.address);
 				} else if (message.type === "failed") {
 					slot.failure = message.message;
@@ -113,7 +119,6 @@ export async function superviseCommand(
 				const listened = slot.listening;
 				slot.worker = undefined;
 				slot.listening = false;
-				up.set(slots.filter((s) => s.listening).length);
 				exit();
 				resolve(code ?? 1);
 				if (stopping || !started) return;
