@@ -78,6 +78,14 @@ export interface ListenOptions {
 	 * Ignored for unix sockets. Default false.
 	 */
 	readonly reusePort?: boolean;
+	/**
+	 * Serve TLS: every accepted connection is a TLS server session, and
+	 * everything a {@link Connection} promises holds for the plaintext inside
+	 * it. See {@link TlsServerOptions} for the rules. A driver whose runtime
+	 * has no TLS MUST reject with an `unavailable` {@link ListenError}.
+	 * TLS over a unix socket is allowed.
+	 */
+	readonly tls?: TlsServerOptions;
 	/** Length of the kernel's accept backlog. Drivers MAY ignore it. */
 	readonly backlog?: number;
 	/**
@@ -122,6 +130,69 @@ export interface Driver {
 
 export interface ConnectOptions {
 	readonly highWaterMark?: number;
+	/**
+	 * Open a TLS client session. `connect()` MUST resolve only once the
+	 * handshake completed and the server's certificate was verified (unless
+	 * `insecure`), and otherwise reject with a `tls` {@link ConnectionError}
+	 * that names the cause: a plaintext server, an unknown CA, a name that
+	 * does not match.
+	 */
+	readonly tls?: TlsClientOptions;
+}
+
+/**
+ * TLS for a listener. A connection is handed out as soon as it is
+ * accepted, before its handshake, so that `maxConnections`, idle timeouts
+ * and drain cover clients that never finish one; reads wait for the
+ * handshake. A handshake that fails (a plaintext client, a client
+ * certificate missing or not signed by `ca` under `clientAuth`) MUST end
+ * only that connection, which fails with a `tls` {@link ConnectionError}
+ * whose message names the cause; the listener goes on.
+ *
+ * Over TLS the stream rules are the same: byte-exact, backpressure counted
+ * in plaintext bytes, and half-close: the peer's close_notify and FIN end
+ * only our read side, and `end()` flushes, then sends close_notify and FIN.
+ */
+export interface TlsServerOptions {
+	/** PEM certificate, optionally followed by its chain. */
+	readonly cert: string;
+	/** PEM private key of `cert`, not encrypted. */
+	readonly key: string;
+	/** PEM certificates that client certificates are verified against. */
+	readonly ca?: string;
+	/**
+	 * Require a client certificate signed by `ca` (mutual TLS). A client
+	 * without one, or with another, fails its handshake. Needs `ca`.
+	 */
+	readonly clientAuth?: boolean;
+	/** ALPN protocols to offer, most preferred first; the client's choice is in {@link TlsSession.alpn}. */
+	readonly alpn?: readonly string[];
+}
+
+/** TLS for `Driver.connect`. */
+export interface TlsClientOptions {
+	/** PEM certificates to trust instead of the runtime's default roots. */
+	readonly ca?: string;
+	/** The name to send (SNI) and check the certificate against. Default: the address's host. */
+	readonly serverName?: string;
+	/** Skip verifying the server's certificate: for self-signed test servers only, and say so. */
+	readonly insecure?: boolean;
+	/** A client certificate and its key, for servers that require one. */
+	readonly cert?: string;
+	readonly key?: string;
+	readonly alpn?: readonly string[];
+}
+
+/** What a completed TLS handshake settled. */
+export interface TlsSession {
+	/** `TLSv1.3`, `TLSv1.2`. */
+	readonly protocol: string;
+	/** The cipher suite's standard name: `TLS_AES_128_GCM_SHA256`. */
+	readonly cipher: string;
+	/** The ALPN protocol agreed on, when one was. */
+	readonly alpn: string | undefined;
+	/** The verified peer certificate's subject common name (a client's, under `clientAuth`), when there is one. */
+	readonly peer: string | undefined;
 }
 
 export interface Listener<A extends Address = Address> extends AsyncIterable<Connection>, AsyncDisposable {
@@ -292,6 +363,12 @@ export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
 	 * that hold many connections.
 	 */
 	whenClosed(listener: (connection: Connection) => void): void;
+	/**
+	 * The TLS session, once its handshake completed; `undefined` on a
+	 * plaintext connection and before the handshake. Layers pass on their
+	 * inner connection's.
+	 */
+	readonly tls?: TlsSession | undefined;
 	/** Why the connection failed, once it has: a reset, a timeout, an abort. */
 	readonly error: ConnectionError | undefined;
 	/** Bytes received but not yet read or delivered. */

@@ -29,7 +29,9 @@ export type ConnectionErrorReason =
 	/** An idle or drain deadline passed. */
 	| "timeout"
 	/** The peer broke the protocol a layer requires (a bad PROXY header). */
-	| "protocol";
+	| "protocol"
+	/** The TLS handshake failed, or the TLS session broke: the message says why. */
+	| "tls";
 
 /** A connection failed or was used after it failed. */
 export class ConnectionError extends Error {

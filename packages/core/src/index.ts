@@ -10,6 +10,9 @@ export {
 	type Receiver,
 	type TcpAddress,
 	type TcpListenOptions,
+	type TlsClientOptions,
+	type TlsServerOptions,
+	type TlsSession,
 	type UnixAddress,
 	type UnixListenOptions,
 } from "./contract.ts";

@@ -54,6 +54,9 @@ export class MemoryDriver extends BaseDriver {
 		if (target.options.reusePort) {
 			throw new ListenError("unavailable", "the memory driver has no SO_REUSEPORT: one listener per port");
 		}
+		if (target.options.tls) {
+			throw new ListenError("unavailable", "the memory driver has no TLS: serve TLS with the node or bun driver");
+		}
 		if (port === 0) {
 			while (this.#listeners.has(this.#nextPort)) this.#nextPort++;
 			port = this.#nextPort++;
@@ -70,6 +73,7 @@ export class MemoryDriver extends BaseDriver {
 	async connect(address: Address, options: ConnectOptions = {}): Promise<Connection> {
 		const listener = address.transport === "tcp" ? this.#listeners.get(address.port) : undefined;
 		if (!listener) throw new ConnectionError("refused", "connection refused: nothing listens at that address");
+		if (options.tls) throw new ConnectionError("tls", "the memory driver has no TLS");
 		const remote: TcpAddress = { ...listener.address, port: this.#nextPort++ };
 		const client = this.connection(options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, remote, listener.address);
 		const server = this.connection(listener.highWaterMark, listener.address, remote);

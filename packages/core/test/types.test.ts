@@ -33,6 +33,7 @@ test("ConnectionSummary.outcome can be switched on exhaustively", () => {
 			case "unreachable":
 			case "timeout":
 			case "protocol":
+			case "tls":
 				return outcome;
 			default: {
 				const never: never = outcome;

@@ -1,4 +1,5 @@
 import net from "node:net";
+import tls from "node:tls";
 import {
 	type Address,
 	type Connection,
@@ -7,6 +8,7 @@ import {
 	ListenError,
 	type Listener,
 	type ListenOptions,
+	type TlsSession,
 	type UnixAddress,
 } from "@echo-cli/core";
 import {
@@ -17,8 +19,10 @@ import {
 	connectionErrorFrom,
 	type Pausable,
 	socketAddress,
+	tlsHandshakeError,
 	UNNAMED_PEER,
 } from "@echo-cli/core/driver";
+import { clientTlsOptions, type ServerTls, serverTls, sessionOf, verifyClient, wrapServerSocket } from "./tls.ts";
 
 /**
  * Whether `net.Server.listen` takes `reusePort`: Bun's `node:net`, Node 22.12+ and 23.1+. Older
@@ -46,6 +50,8 @@ export interface NodeDriverOptions {
  *   becomes a `ConnectionError`, never an uncaught exception.
  * - Reading is paused while the handler has a high-water mark of unread
  *   bytes, and resumed as it reads.
+ * - TLS wraps each accepted socket in a `tls.TLSSocket` as `tls.Server`
+ *   would, so the connection is handed out before its handshake.
  */
 export class NodeDriver extends BaseDriver {
 	readonly name = "node";
@@ -65,6 +71,8 @@ export class NodeDriver extends BaseDriver {
 				`cannot listen on port ${target.port} with SO_REUSEPORT: node:net has it from Node 22.12 and 23.1, this is Node ${process.versions.node}`,
 			);
 		}
+		// Made before binding, so a bad certificate or key fails the listen, not the first connection.
+		const secure = options.tls ? serverTls(options.tls) : undefined;
 		const server = net.createServer({ allowHalfOpen: true, noDelay: this.#noDelay, highWaterMark });
 		await new Promise<void>((resolve, reject) => {
 			server.once("error", reject);
@@ -81,12 +89,13 @@ export class NodeDriver extends BaseDriver {
 			server.close();
 			throw error;
 		});
-		return new NodeListener(server, options, highWaterMark);
+		return new NodeListener(server, options, highWaterMark, secure);
 	}
 
-	connect(address: Address, options: ConnectOptions = {}): Promise<Connection> {
+	async connect(address: Address, options: ConnectOptions = {}): Promise<Connection> {
 		const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-		return new Promise((resolve, reject) => {
+		const unix = address.transport === "unix" ? address : undefined;
+		const raw = await new Promise<net.Socket>((resolve, reject) => {
 			const common = { allowHalfOpen: true, noDelay: this.#noDelay, highWaterMark };
 			const socket =
 				address.transport === "unix"
@@ -96,7 +105,24 @@ export class NodeDriver extends BaseDriver {
 			socket.once("error", failed);
 			socket.once("connect", () => {
 				socket.off("error", failed);
-				resolve(new NodeConnection(socket, highWaterMark, address.transport === "unix" ? address : undefined));
+				resolve(socket);
+			});
+		});
+		const secure = options.tls;
+		if (!secure) return new NodeConnection(raw, highWaterMark, unix);
+		// Over the connected TCP socket, which a reset can reach. Wrapping a socket still
+		// connecting left Node 20 spinning at 100% CPU now and then after the connection closed.
+		return new Promise((resolve, reject) => {
+			const tcp = address.transport === "tcp" ? address : undefined;
+			const socket = tls.connect({ ...clientTlsOptions(tcp, secure), socket: raw });
+			const failed = (error: Error) => {
+				raw.destroy();
+				reject(tlsHandshakeError(error));
+			};
+			socket.once("error", failed);
+			socket.once("secureConnect", () => {
+				socket.off("error", failed);
+				resolve(new NodeConnection(socket, highWaterMark, unix, { raw, secured: true }));
 			});
 		});
 	}
@@ -105,11 +131,17 @@ export class NodeDriver extends BaseDriver {
 class NodeListener extends BaseListener {
 	readonly #server: net.Server;
 
-	constructor(server: net.Server, options: ListenOptions, highWaterMark: number) {
+	constructor(server: net.Server, options: ListenOptions, highWaterMark: number, secure: ServerTls | undefined) {
 		super(serverAddress(server), options);
 		this.#server = server;
 		const unix = this.address.transport === "unix" ? this.address : undefined;
-		server.on("connection", (socket) => this.accepted(new NodeConnection(socket, highWaterMark, unix)));
+		server.on("connection", (socket) => {
+			if (secure === undefined) this.accepted(new NodeConnection(socket, highWaterMark, unix));
+			else {
+				const wrapped = wrapServerSocket(socket, secure);
+				this.accepted(new NodeConnection(wrapped, highWaterMark, unix, { raw: socket, clientAuth: secure.clientAuth }));
+			}
+		});
 		// After listening, Node reports accept failures here; libuv keeps the server running.
 		server.on("error", () => {});
 	}
@@ -120,26 +152,57 @@ class NodeListener extends BaseListener {
 	}
 }
 
+/** A TLS socket's TCP socket under it, and where its handshake stands. */
+interface TlsSocketRole {
+	readonly raw: net.Socket;
+	/** True for a client socket, handed over after its handshake; a server socket is handed over before. */
+	readonly secured?: boolean;
+	/** Refuse a client certificate that did not verify. */
+	readonly clientAuth?: boolean;
+}
+
 class NodeConnection extends BaseConnection {
 	readonly #socket: net.Socket;
+	/** The TCP socket under a TLS one: it holds the addresses and is what a reset resets. */
+	readonly #raw: net.Socket;
 	readonly #local: Address | undefined;
 	readonly #remote: Address | undefined;
 	#failure: Error | undefined;
+	#session: TlsSession | undefined;
 
-	/** `unix` is the socket file's address for a unix socket connection. */
-	constructor(socket: net.Socket, highWaterMark: number, unix: UnixAddress | undefined) {
+	/** `unix` is the socket file's address for a unix socket connection; `secure` is set for a TLS socket. */
+	constructor(socket: net.Socket, highWaterMark: number, unix: UnixAddress | undefined, secure?: TlsSocketRole) {
 		super(highWaterMark);
 		this.#socket = socket;
+		const raw = secure?.raw ?? socket;
+		this.#raw = raw;
 		// Captured now: a closed socket can no longer tell.
-		this.#local = unix ?? socketAddress(socket.localAddress, socket.localPort, socket.localFamily);
-		this.#remote = unix ? UNNAMED_PEER : socketAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
+		this.#local = unix ?? socketAddress(raw.localAddress, raw.localPort, raw.localFamily);
+		this.#remote = unix ? UNNAMED_PEER : socketAddress(raw.remoteAddress, raw.remotePort, raw.remoteFamily);
 		socket.on("data", (chunk: Buffer) => this.received(chunk));
 		socket.on("end", () => this.receivedEnd());
 		socket.on("drain", () => this.drained());
 		socket.on("error", (error) => {
-			this.#failure ??= error;
+			this.#failure ??=
+				socket instanceof tls.TLSSocket && this.#session === undefined ? tlsHandshakeError(error) : error;
 		});
-		socket.on("close", () => this.terminated(this.#failure));
+		socket.on("close", () => {
+			this.terminated(this.#failure);
+		});
+		if (secure && socket instanceof tls.TLSSocket) {
+			if (secure.secured) this.#session = sessionOf(socket);
+			else socket.once("secure", () => this.#secured(socket, secure.clientAuth === true));
+		}
+	}
+
+	override get tls(): TlsSession | undefined {
+		return this.#session;
+	}
+
+	#secured(socket: tls.TLSSocket, clientAuth: boolean): void {
+		const refused = clientAuth ? verifyClient(socket) : undefined;
+		if (refused) socket.destroy(tlsHandshakeError(refused));
+		else this.#session = sessionOf(socket);
 	}
 
 	get outboundBytes(): number {
@@ -169,8 +232,9 @@ class NodeConnection extends BaseConnection {
 	}
 
 	protected abort(error?: Error): void {
-		if (error) this.#socket.resetAndDestroy();
-		else this.#socket.destroy();
+		// resetAndDestroy() needs the TCP handle, which a TLS socket wraps.
+		if (error) this.#raw.resetAndDestroy();
+		this.#socket.destroy();
 	}
 
 	protected override get source(): Pausable {

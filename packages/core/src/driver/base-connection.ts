@@ -1,4 +1,4 @@
-import type { Address, Connection, Receiver } from "../contract.ts";
+import type { Address, Connection, Receiver, TlsSession } from "../contract.ts";
 import { ConnectionError, connectionErrorFrom, MisuseError } from "../errors.ts";
 
 interface Waiter<T> {
@@ -99,6 +99,11 @@ export abstract class BaseConnection implements Connection {
 
 	get remote(): Address | undefined {
 		return this.remoteAddress();
+	}
+
+	/** Undefined here; a TLS connection's driver overrides it. */
+	get tls(): TlsSession | undefined {
+		return undefined;
 	}
 
 	get closed(): Promise<void> {

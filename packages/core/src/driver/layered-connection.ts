@@ -1,4 +1,4 @@
-import type { Address, Connection, Receiver } from "../contract.ts";
+import type { Address, Connection, Receiver, TlsSession } from "../contract.ts";
 import { BaseConnection, type Pausable } from "./base-connection.ts";
 
 /**
@@ -59,6 +59,10 @@ export abstract class LayeredConnection extends BaseConnection {
 
 	get outboundBytes(): number {
 		return this.inner.outboundBytes;
+	}
+
+	override get tls(): TlsSession | undefined {
+		return this.inner.tls;
 	}
 
 	protected transmit(bytes: Uint8Array): boolean {

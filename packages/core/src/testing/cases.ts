@@ -1,4 +1,4 @@
-import type { Driver, Handler, ListenOptions, Receiver } from "../contract.ts";
+import type { ConnectOptions, Driver, Handler, ListenOptions, Receiver } from "../contract.ts";
 import type { EchoServer } from "./echo-server.ts";
 import type { Client } from "./reference-client.ts";
 
@@ -14,6 +14,8 @@ export interface ConformanceTarget {
 	readonly client?: Client;
 	/** Where to listen. Default `{ host: "127.0.0.1", port: 0 }`. */
 	readonly listen?: ListenOptions;
+	/** How the driver's own client connects (its TLS options, when `listen` has them). */
+	readonly connect?: ConnectOptions;
 	/** The server's high-water mark. Default: the drivers' default. */
 	readonly highWaterMark?: number;
 	/**

@@ -216,7 +216,7 @@ export function conformance(target: ConformanceTarget): ConformanceCase[] {
 			run: () =>
 				withEcho(slowEcho, async ({ address }) => {
 					// Misuse is a property of the driver's connections, so the driver's own client is used here.
-					const c = await target.driver.connect(address);
+					const c = await target.driver.connect(address, target.connect);
 					const first = c.read();
 					const second = await rejection(c.read());
 					check(

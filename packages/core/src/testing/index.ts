@@ -22,5 +22,13 @@ export { conformance } from "./conformance.ts";
 export { type EchoServer, type EchoServerOptions, startEchoServer, withEchoServer } from "./echo-server.ts";
 export { collect, freePort, type ServedDriver, tcpHarness, tryConnect, writeUntilStalled } from "./harness.ts";
 export { type ReadyFileOptions, readyFileAddress, readyFileRecord } from "./ready-file.ts";
-export { type Client, type ClientConnection, referenceClient } from "./reference-client.ts";
+export { type Client, type ClientConnection, referenceClient, referenceTlsClient } from "./reference-client.ts";
 export { isAlive, rss, type ServerProcess, type SoakCase, type SoakTarget, soak, spawnServer } from "./soak.ts";
+export {
+	referenceTlsServer,
+	TLS_CLIENT_NAME,
+	type TlsFixture,
+	type TlsTarget,
+	tlsConformance,
+	tlsFixture,
+} from "./tls.ts";

@@ -1,5 +1,6 @@
 import net from "node:net";
-import type { Address, Connection } from "../contract.ts";
+import tls from "node:tls";
+import type { Address, Connection, TlsClientOptions } from "../contract.ts";
 import { ConnectionError } from "../errors.ts";
 
 /** What the kit's cases need of a client connection: the pull path, end and abort. */
@@ -33,18 +34,62 @@ export const referenceClient: Client = {
 	},
 };
 
+/**
+ * The {@link referenceClient} over `node:tls`: the kit's TLS cases talk to a
+ * driver's TLS listener through it, so that no driver's TLS is checked only
+ * with its own client. `connect` resolves once the handshake completed.
+ */
+export function referenceTlsClient(options: TlsClientOptions): Client {
+	return {
+		name: "reference node:tls client",
+		async connect(address) {
+			// TLS goes over a connected TCP socket, which a reset can reach (a TLS socket has no TCP handle of its own).
+			const raw = await new Promise<net.Socket>((resolve, reject) => {
+				const target =
+					address.transport === "unix" ? { path: address.path } : { host: address.host, port: address.port };
+				const socket = net.connect({ ...target, allowHalfOpen: true, noDelay: true });
+				socket.once("error", (error) => reject(translate(error)));
+				socket.once("connect", () => resolve(socket));
+			});
+			return new Promise((resolve, reject) => {
+				const socket = tls.connect({
+					socket: raw,
+					ca: options.ca,
+					cert: options.cert,
+					key: options.key,
+					rejectUnauthorized: options.insecure !== true,
+					...(options.serverName !== undefined ? { servername: options.serverName } : {}),
+					...(address.transport === "tcp" && options.serverName === undefined ? { host: address.host } : {}),
+				});
+				socket.once("error", (error) => {
+					raw.destroy();
+					reject(new ConnectionError("tls", `TLS handshake failed: ${error.message}`, { cause: error }));
+				});
+				socket.once("close", () => raw.destroy());
+				socket.once("secureConnect", () => {
+					socket.removeAllListeners("error");
+					resolve(new ReferenceConnection(socket, raw));
+				});
+			});
+		},
+	};
+}
+
 class ReferenceConnection implements ClientConnection {
 	bytesRead = 0;
 	readonly closed: Promise<void>;
 	readonly #socket: net.Socket;
+	/** The TCP socket a reset goes to: a TLS socket has none of its own. */
+	readonly #raw: net.Socket;
 	readonly #chunks: Uint8Array[] = [];
 	#ended = false;
 	#error: ConnectionError | undefined;
 	#waiting: (() => void) | undefined;
 	#ending: Promise<void> | undefined;
 
-	constructor(socket: net.Socket) {
+	constructor(socket: net.Socket, raw = socket) {
 		this.#socket = socket;
+		this.#raw = raw;
 		socket.pause();
 		socket.on("data", (chunk: Buffer) => {
 			this.bytesRead += chunk.byteLength;
@@ -113,8 +158,8 @@ class ReferenceConnection implements ClientConnection {
 	}
 
 	close(error?: Error): void {
-		if (error) this.#socket.resetAndDestroy();
-		else this.#socket.destroy();
+		if (error) this.#raw.resetAndDestroy();
+		this.#socket.destroy();
 	}
 
 	#wake(): void {
