@@ -3,6 +3,7 @@ import { formatAddress } from "@echo-cli/core";
 import { formatBytes, formatDuration, plural } from "./format.ts";
 import { hexLines } from "./hex-lines.ts";
 import type { LogFormat } from "./options.ts";
+import type { TlsLine } from "./tls.ts";
 
 export interface ConnectionLine {
 	readonly bytesIn: number;
@@ -11,8 +12,10 @@ export interface ConnectionLine {
 	readonly outcome: string;
 	/** The faults this connection got, as the CLI spells them. */
 	readonly faults?: string;
-	/** Why the connection was closed, when the server closed it for a reason of its own (a bad PROXY header). */
+	/** Why the connection was closed, when the server closed it for a reason of its own (a bad PROXY header, a failed handshake). */
 	readonly reason?: string;
+	/** Over TLS: the protocol, the cipher and, under --client-auth, the client certificate's name. */
+	readonly tls?: string;
 }
 
 export interface SummaryLine {
@@ -42,6 +45,7 @@ export interface ListeningLine {
 	readonly workers?: { readonly count: number; readonly sharing: "SO_REUSEPORT" | "node:cluster" } | undefined;
 	/** The metrics URL, with --metrics. */
 	readonly metrics?: string | undefined;
+	readonly tls?: TlsLine | undefined;
 }
 
 export interface Streams {
@@ -83,7 +87,7 @@ export class Logger {
 
 	listening(info: ListeningLine): void {
 		if (this.#quiet) return;
-		const { address, driver, runtime, faults, proxyProtocol = false, workers, metrics } = info;
+		const { address, driver, runtime, faults, proxyProtocol = false, workers, metrics, tls } = info;
 		const uri = formatAddress(address);
 		const fields = {
 			address: uri,
@@ -93,6 +97,7 @@ export class Logger {
 			...(proxyProtocol ? { proxyProtocol } : {}),
 			...(workers ? { workers: workers.count, sharing: workers.sharing } : {}),
 			...(metrics ? { metrics } : {}),
+			...(tls ? { tls } : {}),
 		};
 		if (this.#json("stdout", "info", "listening", fields)) return;
 		const by = workers ? `, ${plural(workers.count, "worker")} sharing the port by ${workers.sharing}` : "";
@@ -101,7 +106,14 @@ export class Logger {
 			banner += `\nfaults: ${faults.faults.join(" ")} (seed ${faults.seed}; --fault-seed ${faults.seed} repeats them)`;
 		if (proxyProtocol) banner += "\nPROXY protocol header required (v1 or v2) on every connection";
 		if (metrics) banner += `\nmetrics: ${metrics}`;
-		if (address.transport === "tcp") {
+		if (tls) {
+			const made = tls.generated ? "made at start" : "from --cert";
+			banner += `\nTLS certificate (${made}) SHA-256 ${tls.fingerprint}`;
+			if (tls.generated)
+				banner += tls.trustFile ? `, written to ${tls.trustFile}` : "; --cert-out FILE writes it for clients";
+			if (tls.clientAuth) banner += "\nclient certificates required (--client-auth)";
+			banner += `\ntry it: ${tls.command}`;
+		} else if (address.transport === "tcp") {
 			const host = address.host === "0.0.0.0" ? "127.0.0.1" : address.host === "::" ? "::1" : address.host;
 			const family = host.includes(":") ? "TCP6" : "TCP4";
 			banner += proxyProtocol
@@ -121,7 +133,7 @@ export class Logger {
 		const color =
 			line.outcome === "closed" ? "32" : line.outcome === "idle" || line.outcome === "stalled" ? "33" : "31";
 		this.#streams.stderr.write(
-			`${peer} in ${line.bytesIn} B out ${line.bytesOut} B ${formatDuration(line.duration)} ${this.#paint("stderr", color, line.outcome)}${line.faults ? ` faults ${line.faults}` : ""}${line.reason ? `: ${line.reason}` : ""}\n`,
+			`${peer} in ${line.bytesIn} B out ${line.bytesOut} B ${formatDuration(line.duration)} ${this.#paint("stderr", color, line.outcome)}${line.tls ? ` ${line.tls}` : ""}${line.faults ? ` faults ${line.faults}` : ""}${line.reason ? `: ${line.reason}` : ""}\n`,
 		);
 	}
 

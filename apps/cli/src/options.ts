@@ -7,6 +7,7 @@ import {
 } from "@echo-cli/core";
 import { parseFlags } from "./args.ts";
 import { FAULT_EXAMPLES, parseFault } from "./faults.ts";
+import type { TlsFlags } from "./tls.ts";
 import { UsageError } from "./usage-error.ts";
 
 export type DriverChoice = "auto" | "node" | "bun";
@@ -44,6 +45,8 @@ export interface ServeConfig {
 	readonly metrics: { readonly host: string; readonly port: number } | undefined;
 	/** Worker processes serving the same address; undefined for one process and no supervisor. */
 	readonly workers: number | undefined;
+	/** Serve TLS; undefined for plain TCP. */
+	readonly tls: TlsFlags | undefined;
 }
 
 export type Command = ServeConfig | { readonly command: "help" } | { readonly command: "version" };
@@ -90,6 +93,15 @@ Options:
   --metrics HOST:PORT     serve Prometheus metrics at http://HOST:PORT/metrics: connections
                           accepted, open, refused and closed by outcome, bytes, durations,
                           clients, faults; with --workers, the sum over every worker
+  --tls                   serve TLS; without --cert, with a certificate made at start for
+                          the host, localhost, 127.0.0.1 and ::1 (the banner prints its
+                          SHA-256 fingerprint and an openssl s_client command to try it)
+  --cert FILE --key FILE  serve this PEM certificate (and chain) and its unencrypted key;
+                          these and the flags below imply --tls. A file that cannot be
+                          read, is not PEM, a key that is encrypted or does not match:
+                          exit 1; an expired certificate serves, with a warning
+  --cert-out FILE         write the certificate made at start, for clients to trust
+  --client-auth --ca FILE require a client certificate signed by a CA in FILE (mutual TLS)
   --drain-timeout TIME    on SIGINT/SIGTERM, how long open connections get to
                           finish (default 2s)
   -q, --quiet             print nothing but errors
@@ -154,6 +166,12 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 			"proxy-header-timeout": { type: "string" },
 			metrics: { type: "string" },
 			workers: { type: "string" },
+			tls: { type: "boolean" },
+			cert: { type: "string" },
+			key: { type: "string" },
+			ca: { type: "string" },
+			"client-auth": { type: "boolean" },
+			"cert-out": { type: "string" },
 			help: { type: "boolean", short: "h" },
 			version: { type: "boolean", short: "V" },
 		},
@@ -220,6 +238,11 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 		);
 	}
 
+	const tls = parseTls(values);
+	if (tls && workers !== undefined && tls.cert === undefined) {
+		throw new UsageError("--workers with --tls needs --cert and --key, so that every worker serves one certificate");
+	}
+
 	return {
 		command: "serve",
 		host: host.replace(/^\[(.*)\]$/, "$1"),
@@ -242,7 +265,44 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 			optionalTimeout(values["proxy-header-timeout"], "--proxy-header-timeout") ?? DEFAULT_PROXY_HEADER_TIMEOUT,
 		metrics: values.metrics === undefined ? undefined : parseHostPort(values.metrics, "--metrics"),
 		workers,
+		tls,
 	};
+}
+
+function parseTls(values: {
+	tls?: boolean | undefined;
+	cert?: string | undefined;
+	key?: string | undefined;
+	ca?: string | undefined;
+	"client-auth"?: boolean | undefined;
+	"cert-out"?: string | undefined;
+}): TlsFlags | undefined {
+	const { cert, key, ca } = values;
+	const clientAuth = values["client-auth"] ?? false;
+	const certOut = values["cert-out"];
+	for (const [flag, value] of [
+		["--cert", cert],
+		["--key", key],
+		["--ca", ca],
+		["--cert-out", certOut],
+	] as const) {
+		if (value === "") throw new UsageError(`${flag} is empty; give a file path`);
+	}
+	if (!values.tls && (cert ?? key ?? ca ?? certOut) === undefined && !clientAuth) return undefined;
+	if ((cert === undefined) !== (key === undefined)) {
+		throw new UsageError(cert === undefined ? "--key needs --cert" : "--cert needs --key");
+	}
+	if (certOut !== undefined && cert !== undefined) {
+		throw new UsageError("--cert-out writes the certificate made at start; with --cert, give clients that file");
+	}
+	if (clientAuth !== (ca !== undefined)) {
+		throw new UsageError(
+			clientAuth
+				? "--client-auth needs --ca FILE, the CA client certificates are checked against"
+				: "--ca needs --client-auth",
+		);
+	}
+	return { cert, key, ca, clientAuth, certOut };
 }
 
 /** The most workers: past this, processes cost more than the cores they could use. */

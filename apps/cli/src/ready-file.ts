@@ -14,13 +14,13 @@ export function writeReadyFile(path: string, address: Address, metrics?: string)
 		renameSync(temporary, path);
 	} catch (error) {
 		rmSync(temporary, { force: true });
-		throw new Error(`cannot write --ready-file ${path}: ${problem(error)}`);
+		throw new Error(`cannot write --ready-file ${path}: ${writeProblem(error)}`);
 	}
 	process.once("exit", () => rmSync(path, { force: true }));
 }
 
-/** Why the file could not be written, without the temporary path the runtime's message names. */
-function problem(error: unknown): string {
+/** Why a file could not be written, without the temporary path the runtime's message names. */
+export function writeProblem(error: unknown): string {
 	const code = (error as NodeJS.ErrnoException).code;
 	if (code === "ENOENT" || code === "ENOTDIR") return "its directory does not exist";
 	if (code === "EACCES" || code === "EPERM" || code === "EROFS") return "permission denied";

@@ -1,4 +1,4 @@
-import type { Address, Connection, ConnectionSummary, Fault } from "@echo-cli/core";
+import type { Address, Connection, ConnectionSummary, Fault, TlsSession } from "@echo-cli/core";
 import { describeFault } from "@echo-cli/core";
 import type { Logger, SummaryLine } from "./log.ts";
 import type { RefusedReason, ServerMetrics } from "./metrics.ts";
@@ -73,7 +73,10 @@ export class ConnectionReport {
 			duration: info.duration,
 			outcome: closed.outcome,
 			...(faults ? { faults } : {}),
-			...(closed.badProxyHeader && connection.error ? { reason: connection.error.message } : {}),
+			...((closed.badProxyHeader || closed.outcome === "tls") && connection.error
+				? { reason: connection.error.message }
+				: {}),
+			...(served.tls ? { tls: describeSession(served.tls) } : {}),
 		});
 	}
 
@@ -90,4 +93,10 @@ export class ConnectionReport {
 			...(this.faultCounts.size > 0 ? { faults: Object.fromEntries(this.faultCounts) } : {}),
 		};
 	}
+}
+
+/** `TLSv1.3 TLS_AES_128_GCM_SHA256 client "CN"`, as a --verbose line says it. */
+function describeSession(session: TlsSession): string {
+	const peer = session.peer === undefined ? "" : ` client "${session.peer}"`;
+	return `${session.protocol} ${session.cipher}${session.alpn ? ` alpn ${session.alpn}` : ""}${peer}`;
 }

@@ -21,6 +21,7 @@ import { writeReadyFile } from "./ready-file.ts";
 import { ConnectionReport } from "./report.ts";
 import { runtimeName } from "./runtime.ts";
 import { listenForStop } from "./signals.ts";
+import { prepareTls, type ServedTls, TlsSetupError, tlsLine } from "./tls.ts";
 import type { WorkerLink } from "./workers/worker.ts";
 
 /** How often, at most, the CLI says that it is refusing connections for lack of descriptors. */
@@ -58,8 +59,16 @@ export async function serveCommand(
 	const unwatch = worker ? () => {} : watchParents((pid) => stop.stop(`parent process ${pid} exited`));
 
 	let listener: Listener;
+	let tls: ServedTls | undefined;
 	try {
+		tls = config.tls ? await prepareTls(config.tls, config.host) : undefined;
+		if (tls?.info.expired && !worker) {
+			log.warning(
+				`the certificate expired on ${tls.info.validTo.toISOString()}; clients that verify it will refuse it`,
+			);
+		}
 		listener = await driver.listen({
+			...(tls ? { tls: tls.options } : {}),
 			...(config.unix
 				? { path: config.unix }
 				: { host: config.host, port: worker?.settings.port ?? config.port, reusePort: worker?.settings.reusePort }),
@@ -84,7 +93,7 @@ export async function serveCommand(
 			},
 		});
 	} catch (error) {
-		if (error instanceof ListenError) {
+		if (error instanceof ListenError || error instanceof TlsSetupError) {
 			// One line from the supervisor, as from a single process, however many workers hit it.
 			if (worker) await worker.failed(error.message);
 			else log.error(error.message);
@@ -136,6 +145,7 @@ export async function serveCommand(
 			faults: config.faults.length > 0 ? { faults: [...report.faultCounts.keys()], seed: faultSeed } : undefined,
 			proxyProtocol: config.proxyProtocol,
 			metrics: endpoint?.url,
+			tls: tls && tlsLine(listener.address, tls, config.tls?.clientAuth === true),
 		});
 	}
 

@@ -1,4 +1,9 @@
 import { afterAll, beforeAll, describe, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Address } from "@echo-cli/core";
+import { tlsFixture } from "@echo-cli/core/testing";
 import { type RemoteEcho, sameAcrossServers } from "@echo-cli/core/testing/properties";
 import { NodeDriver } from "@echo-cli/driver-node";
 import { killAll, type Runtime, start } from "./harness.ts";
@@ -31,4 +36,43 @@ describe("swapped runtimes give byte-identical echoes", () => {
 	afterAll(killAll);
 
 	test("the same generated streams, echoed by Node and by Bun", () => sameAcrossServers(servers, 30), 120_000);
+});
+
+/** The same over TLS: one certificate for every server, the echo compared inside the sessions. */
+describe("swapped runtimes give byte-identical echoes over TLS", () => {
+	const servers: RemoteEcho[] = [];
+	const dir = mkdtempSync(join(tmpdir(), "echo-cli-swap-tls-"));
+
+	beforeAll(async () => {
+		const { ca, server } = await tlsFixture();
+		const cert = join(dir, "server.pem");
+		const key = join(dir, "server.key");
+		writeFileSync(cert, server.cert);
+		writeFileSync(key, server.key);
+		const driver = new NodeDriver();
+		const client = {
+			name: "node driver, TLS",
+			connect: (address: Address) => driver.connect(address, { tls: { ca: ca.cert } }),
+		};
+		const combos: [Runtime, string][] = [
+			["node", "node"],
+			["bun", "node"],
+			["bun", "bun"],
+		];
+		for (const [runtime, name] of combos) {
+			const cli = await start(runtime, ["--driver", name, "--cert", cert, "--key", key]);
+			servers.push({
+				name: `${name} driver on ${runtime} over TLS`,
+				address: { transport: "tcp", host: "127.0.0.1", port: cli.port, family: "IPv4" },
+				client,
+			});
+		}
+	});
+
+	afterAll(() => {
+		killAll();
+		rmSync(dir, { recursive: true, force: true });
+	});
+
+	test("the same generated streams, echoed over TLS by Node and by Bun", () => sameAcrossServers(servers, 20), 120_000);
 });

@@ -232,9 +232,10 @@ class BunConnection extends BaseConnection {
 	onHandshake(socket: BunSocket, failure: Error | undefined): void {
 		if (failure === undefined) this.#session = sessionOf(socket);
 		else {
-			// Bun's close that follows carries no error: the handshake's is the reason.
+			// Bun's close that follows carries no error: the handshake's is the reason. A close, not a
+			// reset: the peer gets the alert that says why.
 			this.#handshakeFailure = failure;
-			socket.terminate();
+			socket.end();
 		}
 	}
 

@@ -1,5 +1,6 @@
 import { describe, test } from "node:test";
-import { tlsConformance, tlsFixture } from "@echo-cli/core/testing";
+import { referenceTlsClient, tlsConformance, tlsFixture } from "@echo-cli/core/testing";
+import { properties } from "@echo-cli/core/testing/properties";
 import { NodeDriver } from "../src/index.ts";
 import { onBun, runtime } from "./runtime.ts";
 
@@ -24,4 +25,12 @@ describe(`NodeDriver over node:tls on ${runtime}`, () => {
 	const maxReadChunk = onBun ? 512 * 1024 : 64 * 1024;
 	for (const c of tlsConformance({ driver: new NodeDriver(), maxReadChunk, fixture, gaps }))
 		test(c.name, { skip: c.gap, timeout: c.timeout }, c.run);
+});
+
+describe(`echo properties over TLS, NodeDriver on ${runtime}`, () => {
+	const listen = { tls: { cert: fixture.server.cert, key: fixture.server.key } };
+	const client = referenceTlsClient({ ca: fixture.ca.cert });
+	const maxReadChunk = onBun ? 512 * 1024 : 64 * 1024;
+	for (const c of properties({ driver: new NodeDriver(), maxReadChunk, listen, client, numRuns: 30 }))
+		test(c.name, { skip: gaps[`properties: ${c.name}`], timeout: c.timeout }, c.run);
 });

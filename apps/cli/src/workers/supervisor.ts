@@ -9,6 +9,7 @@ import { watchParents } from "../parent.ts";
 import { writeReadyFile } from "../ready-file.ts";
 import { runtimeName } from "../runtime.ts";
 import { listenForStop } from "../signals.ts";
+import { prepareTls, type ServedTls, TlsSetupError, tlsLine } from "../tls.ts";
 import type { WorkerSettings } from "./messages.ts";
 import { type Sharing, spawnWorker, type WorkerProcess } from "./spawn.ts";
 import { sumMetrics, sumSummaries } from "./sum.ts";
@@ -49,6 +50,18 @@ export async function superviseCommand(
 ): Promise<number> {
 	const count = config.workers ?? 1;
 	const script = process.argv[1] as string;
+	// Checked here too, so that a bad file is one line before any worker starts; the banner describes it.
+	let tls: ServedTls | undefined;
+	try {
+		tls = config.tls ? await prepareTls(config.tls, config.host) : undefined;
+	} catch (error) {
+		if (!(error instanceof TlsSetupError)) throw error;
+		log.error(error.message);
+		return 1;
+	}
+	if (tls?.info.expired) {
+		log.warning(`the certificate expired on ${tls.info.validTo.toISOString()}; clients that verify it will refuse it`);
+	}
 	const faultSeed = config.faults.length > 0 ? (config.faultSeed ?? Math.floor(Math.random() * 4294967296)) : undefined;
 	const summaries: SummaryLine[] = [];
 	const pendingMetrics = new Map<number, (snapshot: MetricsSnapshot) => void>();
@@ -231,6 +244,7 @@ export async function superviseCommand(
 		proxyProtocol: config.proxyProtocol,
 		workers: { count, sharing },
 		metrics: endpoint?.url,
+		tls: tls && tlsLine(address, tls, config.tls?.clientAuth === true),
 	});
 
 	const reason = await stop.reason;

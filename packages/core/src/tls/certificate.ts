@@ -17,6 +17,8 @@ export interface CertificateInfo {
 	/** SHA-256 of the DER certificate, as `AB:CD:...`, what `openssl x509 -fingerprint -sha256` prints. */
 	readonly fingerprint256: string;
 	readonly subject: string;
+	/** Equal to `subject` for a self-signed certificate. */
+	readonly issuer: string;
 	/** The names it is valid for (subject alternative names), as `DNS:localhost, IP Address:127.0.0.1`. */
 	readonly names: string | undefined;
 	readonly validFrom: Date;
@@ -76,6 +78,7 @@ export function inspectCertificate(
 	return {
 		fingerprint256: x509.fingerprint256,
 		subject: x509.subject.replaceAll("\n", ", "),
+		issuer: x509.issuer.replaceAll("\n", ", "),
 		names: x509.subjectAltName,
 		validFrom: new Date(x509.validFrom),
 		validTo,

@@ -3,7 +3,7 @@
  * `fast-check` package (an optional peer dependency of @echo-cli/core).
  */
 import fc from "fast-check";
-import { type Address, DEFAULT_HIGH_WATER_MARK, type Driver } from "../../contract.ts";
+import { type Address, DEFAULT_HIGH_WATER_MARK, type Driver, type ListenOptions } from "../../contract.ts";
 import { assertBytes, concat, randomBytes } from "../bytes.ts";
 import type { KitCase } from "../cases.ts";
 import { check, pause, readAll, within } from "../checks.ts";
@@ -19,6 +19,8 @@ export interface PropertyTarget {
 	readonly driver: Driver;
 	/** What opens client connections. Default: the {@link referenceClient}, which shares no code with any driver. */
 	readonly client?: Client;
+	/** Where and how the server listens (its TLS options, say), besides a free loopback port. */
+	readonly listen?: ListenOptions;
 	/** The most bytes the server reads at once; bounds the queue checks. */
 	readonly maxReadChunk: number;
 	/** The server's high-water mark. Default: the drivers' default. */
@@ -96,109 +98,125 @@ export function properties(target: PropertyTarget): PropertyCase[] {
 			name: "exactness: any chunks, splits and pauses come back as their concatenation",
 			timeout: 120_000,
 			run: () =>
-				withEchoServer(target.driver, { highWaterMark: target.highWaterMark }, async ({ address }) => {
-					await fc.assert(
-						fc.asyncProperty(streamArb(), async (stream) => {
-							assertBytes(await echoStream(client, address, stream), streamBytes(stream), "echo");
-						}),
-						runParameters(runs, target.parameters),
-					);
-				}),
+				withEchoServer(
+					target.driver,
+					{ highWaterMark: target.highWaterMark, listen: target.listen },
+					async ({ address }) => {
+						await fc.assert(
+							fc.asyncProperty(streamArb(), async (stream) => {
+								assertBytes(await echoStream(client, address, stream), streamBytes(stream), "echo");
+							}),
+							runParameters(runs, target.parameters),
+						);
+					},
+				),
 		},
 		{
 			name: "isolation: 1 to 64 concurrent connections each get exactly their own bytes",
 			timeout: 120_000,
 			run: () =>
-				withEchoServer(target.driver, { highWaterMark: target.highWaterMark }, async ({ address }) => {
-					await fc.assert(
-						fc.asyncProperty(
-							fc.array(streamArb(3, 32 * KiB), { minLength: 1, maxLength: 64, size: "max" }),
-							async (streams) => {
-								const echoes = await Promise.all(streams.map((s) => echoStream(client, address, s)));
-								echoes.forEach((got, i) => {
-									assertBytes(got, streamBytes(streams[i] as Stream), `connection ${i} of ${streams.length}`);
-								});
-							},
-						),
-						runParameters(Math.max(1, Math.ceil(runs / 2)), target.parameters),
-					);
-				}),
+				withEchoServer(
+					target.driver,
+					{ highWaterMark: target.highWaterMark, listen: target.listen },
+					async ({ address }) => {
+						await fc.assert(
+							fc.asyncProperty(
+								fc.array(streamArb(3, 32 * KiB), { minLength: 1, maxLength: 64, size: "max" }),
+								async (streams) => {
+									const echoes = await Promise.all(streams.map((s) => echoStream(client, address, s)));
+									echoes.forEach((got, i) => {
+										assertBytes(got, streamBytes(streams[i] as Stream), `connection ${i} of ${streams.length}`);
+									});
+								},
+							),
+							runParameters(Math.max(1, Math.ceil(runs / 2)), target.parameters),
+						);
+					},
+				),
 		},
 		{
 			name: "half-close: a FIN after any prefix gets exactly that prefix back, then the server's FIN",
 			timeout: 120_000,
 			run: () =>
-				withEchoServer(target.driver, { highWaterMark: target.highWaterMark }, async ({ address }) => {
-					await fc.assert(
-						fc.asyncProperty(streamArb(), fc.nat(), fc.boolean(), async (stream, cut, awaitWrites) => {
-							const bytes = streamBytes(stream);
-							const prefix = bytes.subarray(0, bytes.byteLength === 0 ? 0 : cut % (bytes.byteLength + 1));
-							const c = await client.connect(address);
-							try {
-								const reading = readAll(c);
-								// Writes left in flight when end() is called must still go out before the FIN.
-								const writes = [c.write(prefix), c.end()];
-								if (awaitWrites) await Promise.all(writes);
-								assertBytes(await within(reading, 30_000, "no FIN from the server"), prefix, "echo of the prefix");
-								await Promise.all(writes);
-								check((await c.read()) === null, "reading after the FIN must keep returning null");
-							} finally {
-								c.close();
-							}
-						}),
-						runParameters(runs, target.parameters),
-					);
-				}),
+				withEchoServer(
+					target.driver,
+					{ highWaterMark: target.highWaterMark, listen: target.listen },
+					async ({ address }) => {
+						await fc.assert(
+							fc.asyncProperty(streamArb(), fc.nat(), fc.boolean(), async (stream, cut, awaitWrites) => {
+								const bytes = streamBytes(stream);
+								const prefix = bytes.subarray(0, bytes.byteLength === 0 ? 0 : cut % (bytes.byteLength + 1));
+								const c = await client.connect(address);
+								try {
+									const reading = readAll(c);
+									// Writes left in flight when end() is called must still go out before the FIN.
+									const writes = [c.write(prefix), c.end()];
+									if (awaitWrites) await Promise.all(writes);
+									assertBytes(await within(reading, 30_000, "no FIN from the server"), prefix, "echo of the prefix");
+									await Promise.all(writes);
+									check((await c.read()) === null, "reading after the FIN must keep returning null");
+								} finally {
+									c.close();
+								}
+							}),
+							runParameters(runs, target.parameters),
+						);
+					},
+				),
 		},
 		{
 			name: "slow consumers: generated read sizes and delays still get an exact echo, with bounded server queues",
 			timeout: 120_000,
 			run: () =>
-				withEchoServer(target.driver, { highWaterMark: target.highWaterMark }, async ({ address, accepted }) => {
-					const readPlan = fc.array(
-						fc.record({ bytes: fc.integer({ min: 1, max: 512 * KiB }), delayMs: fc.constantFrom(0, 1, 5, 20) }),
-						{ minLength: 1, maxLength: 8 },
-					);
-					await fc.assert(
-						fc.asyncProperty(streamArb(6, 512 * KiB), readPlan, async (stream, plan) => {
-							const expected = streamBytes(stream);
-							const c = await within(client.connect(address), 30_000, "no connection");
-							const server = () => accepted[accepted.length - 1];
-							let peak = 0;
-							const sample = () => {
-								const s = server();
-								if (s) peak = Math.max(peak, s.inboundBytes, s.outboundBytes);
-							};
-							const sampler = setInterval(sample, 2);
-							try {
-								const sending = send(c, stream).then(() => c.end());
-								const chunks: Uint8Array[] = [];
-								let step = 0;
-								let due = 0;
-								for (;;) {
-									const chunk = await within(c.read(), 30_000, "the echo stalled");
-									sample();
-									if (chunk === null) break;
-									chunks.push(chunk);
-									due += chunk.byteLength;
-									const { bytes, delayMs } = plan[step % plan.length] as { bytes: number; delayMs: number };
-									if (due >= bytes) {
-										due = 0;
-										step++;
-										await pause(delayMs);
+				withEchoServer(
+					target.driver,
+					{ highWaterMark: target.highWaterMark, listen: target.listen },
+					async ({ address, accepted }) => {
+						const readPlan = fc.array(
+							fc.record({ bytes: fc.integer({ min: 1, max: 512 * KiB }), delayMs: fc.constantFrom(0, 1, 5, 20) }),
+							{ minLength: 1, maxLength: 8 },
+						);
+						await fc.assert(
+							fc.asyncProperty(streamArb(6, 512 * KiB), readPlan, async (stream, plan) => {
+								const expected = streamBytes(stream);
+								const c = await within(client.connect(address), 30_000, "no connection");
+								const server = () => accepted[accepted.length - 1];
+								let peak = 0;
+								const sample = () => {
+									const s = server();
+									if (s) peak = Math.max(peak, s.inboundBytes, s.outboundBytes);
+								};
+								const sampler = setInterval(sample, 2);
+								try {
+									const sending = send(c, stream).then(() => c.end());
+									const chunks: Uint8Array[] = [];
+									let step = 0;
+									let due = 0;
+									for (;;) {
+										const chunk = await within(c.read(), 30_000, "the echo stalled");
+										sample();
+										if (chunk === null) break;
+										chunks.push(chunk);
+										due += chunk.byteLength;
+										const { bytes, delayMs } = plan[step % plan.length] as { bytes: number; delayMs: number };
+										if (due >= bytes) {
+											due = 0;
+											step++;
+											await pause(delayMs);
+										}
 									}
+									await within(sending, 30_000, "the client's writes did not finish after the server's FIN");
+									assertBytes(concat(chunks), expected, "echo to a slow reader");
+									check(peak <= bound, `the server queued ${peak} bytes, more than ${bound}`);
+								} finally {
+									clearInterval(sampler);
+									c.close();
 								}
-								await within(sending, 30_000, "the client's writes did not finish after the server's FIN");
-								assertBytes(concat(chunks), expected, "echo to a slow reader");
-								check(peak <= bound, `the server queued ${peak} bytes, more than ${bound}`);
-							} finally {
-								clearInterval(sampler);
-								c.close();
-							}
-						}),
-						runParameters(Math.max(1, Math.ceil(runs / 2)), target.parameters),
-					);
-				}),
+							}),
+							runParameters(Math.max(1, Math.ceil(runs / 2)), target.parameters),
+						);
+					},
+				),
 		},
 	];
 }
