@@ -9,6 +9,7 @@ import {
 	withFaults,
 	withProxyProtocol,
 } from "@echo-cli/core";
+import { withTls } from "@echo-cli/core/tls";
 import { formatDuration, plural } from "./format.ts";
 import { dumpingEcho } from "./hexdump.ts";
 import { descriptorCapacity } from "./limits.ts";
@@ -62,13 +63,19 @@ export async function serveCommand(
 	let tls: ServedTls | undefined;
 	try {
 		tls = config.tls ? await prepareTls(config.tls, config.host) : undefined;
+		if (tls && config.proxyProtocol && process.versions.bun !== undefined && !worker) {
+			log.warning(
+				"on Bun, TLS after a PROXY header cannot half-close: echo still owed when a client closes its side is lost; run on Node for that",
+			);
+		}
 		if (tls?.info.expired && !worker) {
 			log.warning(
 				`the certificate expired on ${tls.info.validTo.toISOString()}; clients that verify it will refuse it`,
 			);
 		}
 		listener = await driver.listen({
-			...(tls ? { tls: tls.options } : {}),
+			// Behind a PROXY header the handshake follows the header, so TLS is a layer over the connection.
+			...(tls && !config.proxyProtocol ? { tls: tls.options } : {}),
 			...(config.unix
 				? { path: config.unix }
 				: { host: config.host, port: worker?.settings.port ?? config.port, reusePort: worker?.settings.reusePort }),
@@ -108,8 +115,9 @@ export async function serveCommand(
 		seed: faultSeed,
 		onChoice: (connection, faults) => report.faultsChosen(connection, faults),
 	});
+	const secured = tls && config.proxyProtocol ? withTls(faulty, tls.options) : faulty;
 	const handler = config.proxyProtocol
-		? withProxyProtocol(faulty, {
+		? withProxyProtocol(secured, {
 				timeout: config.proxyHeaderTimeout,
 				onHeader: (accepted, served) => report.headerRead(accepted, served),
 			})

@@ -16,13 +16,15 @@ import {
 	BaseDriver,
 	BaseListener,
 	type BindTarget,
+	clientCertificateError,
 	connectionErrorFrom,
 	type Pausable,
 	socketAddress,
 	tlsHandshakeError,
+	tlsSessionOf,
 	UNNAMED_PEER,
 } from "@echo-cli/core/driver";
-import { clientTlsOptions, type ServerTls, serverTls, sessionOf, verifyClient, wrapServerSocket } from "./tls.ts";
+import { clientTlsOptions, type ServerTls, serverTls, wrapServerSocket } from "./tls.ts";
 
 /**
  * Whether `net.Server.listen` takes `reusePort`: Bun's `node:net`, Node 22.12+ and 23.1+. Older
@@ -190,7 +192,7 @@ class NodeConnection extends BaseConnection {
 			this.terminated(this.#failure);
 		});
 		if (secure && socket instanceof tls.TLSSocket) {
-			if (secure.secured) this.#session = sessionOf(socket);
+			if (secure.secured) this.#session = tlsSessionOf(socket);
 			else socket.once("secure", () => this.#secured(socket, secure.clientAuth === true));
 		}
 	}
@@ -200,9 +202,9 @@ class NodeConnection extends BaseConnection {
 	}
 
 	#secured(socket: tls.TLSSocket, clientAuth: boolean): void {
-		const refused = clientAuth ? verifyClient(socket) : undefined;
+		const refused = clientAuth ? clientCertificateError(socket) : undefined;
 		if (refused) socket.destroy(tlsHandshakeError(refused));
-		else this.#session = sessionOf(socket);
+		else this.#session = tlsSessionOf(socket);
 	}
 
 	get outboundBytes(): number {

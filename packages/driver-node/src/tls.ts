@@ -1,6 +1,6 @@
 import { isIP, type Socket } from "node:net";
 import tls from "node:tls";
-import type { TcpAddress, TlsClientOptions, TlsServerOptions, TlsSession } from "@echo-cli/core";
+import type { TcpAddress, TlsClientOptions, TlsServerOptions } from "@echo-cli/core";
 
 /** What every accepted socket of a TLS listener is wrapped with: one secure context for all. */
 export interface ServerTls {
@@ -21,7 +21,7 @@ export function serverTls(options: TlsServerOptions): ServerTls {
  * Wraps an accepted socket in a TLS server session, as `tls.Server` does, so
  * that the connection is ours from accept on and its handshake failure is
  * its own error. Under `clientAuth` OpenSSL refuses a missing certificate
- * itself; a certificate from another CA is refused by {@link verifyClient}.
+ * itself; a certificate from another CA is refused by `clientCertificateError`.
  * No `highWaterMark` here, so the socket applies backpressure at the stream
  * default (16 KiB on Node 20): with more queued in a TLS socket, Node 20
  * never finishes exiting (it loops in its handle cleanup at exit).
@@ -36,17 +36,6 @@ export function wrapServerSocket(raw: Socket, config: ServerTls): tls.TLSSocket 
 	} as tls.TLSSocketOptions);
 }
 
-/** Why a client's certificate is not accepted under `clientAuth`, or undefined once it is. */
-export function verifyClient(socket: tls.TLSSocket): Error | undefined {
-	if (socket.authorized) return undefined;
-	// Node sets `authorized` only on sockets its tls.Server made; for a wrapped one, the verdict
-	// is read from the handle as that server reads it. Bun sets `authorized` itself.
-	const handle = (socket as unknown as { _handle?: { verifyError?(): Error | null } })._handle;
-	const error = handle?.verifyError?.();
-	if (error === null) return undefined;
-	return error ?? new Error("the client's certificate could not be verified");
-}
-
 export function clientTlsOptions(address: TcpAddress | undefined, options: TlsClientOptions): tls.ConnectionOptions {
 	const serverName = options.serverName ?? (address && isIP(address.host) === 0 ? address.host : undefined);
 	return {
@@ -57,16 +46,5 @@ export function clientTlsOptions(address: TcpAddress | undefined, options: TlsCl
 		// SNI takes names only; without one, node:tls checks the certificate against the IP address.
 		...(serverName !== undefined ? { servername: serverName } : {}),
 		...(options.alpn ? { ALPNProtocols: [...options.alpn] } : {}),
-	};
-}
-
-export function sessionOf(socket: tls.TLSSocket): TlsSession {
-	const peer = socket.getPeerCertificate();
-	const cn = peer && typeof peer === "object" ? peer.subject?.CN : undefined;
-	return {
-		protocol: socket.getProtocol() ?? "unknown",
-		cipher: socket.getCipher()?.standardName ?? socket.getCipher()?.name ?? "unknown",
-		alpn: typeof socket.alpnProtocol === "string" ? socket.alpnProtocol : undefined,
-		peer: Array.isArray(cn) ? cn.join(", ") : cn || undefined,
 	};
 }

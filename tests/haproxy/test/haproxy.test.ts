@@ -1,12 +1,13 @@
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import tls from "node:tls";
 import { fileURLToPath } from "node:url";
-import { assertBytes, freePort, pattern, readyFileRecord } from "@echo-cli/core/testing";
+import { assertBytes, freePort, pattern, readyFileRecord, tlsFixture } from "@echo-cli/core/testing";
 
 const CONFIG = fileURLToPath(new URL("../haproxy.cfg", import.meta.url));
 const CLI = join(dirname(createRequire(import.meta.url).resolve("@echo-cli/cli/package.json")), "dist/cli.js");
@@ -114,10 +115,14 @@ async function startHaproxy(sendProxy: string, a: number, b = a): Promise<{ proc
 	}
 }
 
-/** One connection through HAProxy from {@link CLIENT}: sends `bytes`, half-closes, resolves to the echo. */
-function exchange(port: number, bytes: Uint8Array): Promise<Uint8Array> {
+/**
+ * One connection through HAProxy from {@link CLIENT}: sends `bytes`, half-closes, resolves to the
+ * echo. With `ca`, over TLS: the client's handshake goes through HAProxy, after the header it adds.
+ */
+function exchange(port: number, bytes: Uint8Array, ca?: string): Promise<Uint8Array> {
 	return new Promise((resolve, reject) => {
-		const socket = net.connect({ port, host: "127.0.0.1", localAddress: CLIENT, allowHalfOpen: true });
+		const raw = net.connect({ port, host: "127.0.0.1", localAddress: CLIENT, allowHalfOpen: true });
+		const socket = ca === undefined ? raw : tls.connect({ socket: raw, ca, host: "127.0.0.1" });
 		const chunks: Buffer[] = [];
 		socket.on("data", (d: Buffer) => chunks.push(d));
 		socket.once("error", reject);
@@ -125,7 +130,7 @@ function exchange(port: number, bytes: Uint8Array): Promise<Uint8Array> {
 			socket.end();
 			resolve(new Uint8Array(Buffer.concat(chunks)));
 		});
-		socket.once("connect", () => socket.end(bytes));
+		socket.once(ca === undefined ? "connect" : "secureConnect", () => socket.end(bytes));
 		setTimeout(() => reject(new Error("no echo through haproxy within 10 s")), 10_000).unref();
 	});
 }
@@ -246,6 +251,42 @@ describe.skipIf(!haproxy)("echo-cli behind HAProxy in TCP mode", () => {
 			expect(summary.probes).toBeGreaterThan(0);
 		}, 60_000);
 	}
+
+	test("TLS behind send-proxy-v2: the PROXY header, then the handshake; byte-exact, the client's own address, checks are probes", async () => {
+		const { ca, server } = await tlsFixture();
+		const cert = join(tmpdir(), `echo-cli-haproxy-${process.pid}-tls.pem`);
+		const key = join(tmpdir(), `echo-cli-haproxy-${process.pid}-tls.key`);
+		writeFileSync(cert, server.cert);
+		writeFileSync(key, server.key);
+		files.add(cert);
+		files.add(key);
+		// Both on Node: on Bun, TLS over a stream cannot half-close (BUN_TLS_OVER_STREAM_HALF_CLOSE in the README),
+		// and these clients half-close right after their bytes.
+		const a = await backend("node", ["--cert", cert, "--key", key]);
+		const b = await backend("node", ["--cert", cert, "--key", key, "--driver", "node"]);
+		const lb = await startHaproxy("send-proxy-v2", a.port, b.port);
+		// HAProxy's checks send a header and close without a handshake: probes, not TLS errors.
+		expect(value(await scrapeUntil(a.metrics, (t) => value(t, probes) >= 1), probes)).toBeGreaterThan(0);
+		expect(value(await scrapeUntil(b.metrics, (t) => value(t, probes) >= 1), probes)).toBeGreaterThan(0);
+		for (let i = 0; i < 12; i++) {
+			const echoed = await exchange(lb.port, payload(i), ca.cert);
+			assertBytes(echoed, payload(i), `TLS client ${i}`);
+		}
+		await new Promise((r) => setTimeout(r, 200));
+		const all = [...connectionLines(a), ...connectionLines(b)].filter((l) => l.peer.startsWith(`tcp://${CLIENT}:`));
+		expect(all).toHaveLength(12);
+		expect(all.every((l) => l.outcome === "closed")).toBe(true);
+		expect(connectionLines(a).length).toBeGreaterThan(0);
+		expect(connectionLines(b).length).toBeGreaterThan(0);
+		for (const proc of [a, b]) {
+			proc.child.kill("SIGTERM");
+			expect(await proc.exit()).toBe(0);
+			const summary = JSON.parse(proc.out.split("\n").find((l) => l.includes('"event":"summary"')) as string);
+			expect(summary.errors).toBe(0);
+		}
+		lb.proc.child.kill("SIGTERM");
+		await lb.proc.exit();
+	}, 60_000);
 
 	test("one echo-cli with --workers 2 behind HAProxy: both workers serve, one metrics endpoint sums them", async () => {
 		const w = await backend("node", ["--workers", "2"]);

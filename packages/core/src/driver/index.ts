@@ -7,6 +7,7 @@
 export { connectionErrorFrom, errorCode, listenErrorFrom } from "../errors.ts";
 export { hostPort, sharedHost, socketAddress, tcpAddress, UNNAMED_PEER } from "../format.ts";
 export { tlsHandshakeError } from "../tls/handshake-error.ts";
+export { clientCertificateError, tlsSessionOf } from "../tls/session.ts";
 export { BaseConnection, type CloseListener, type Pausable } from "./base-connection.ts";
 export { BaseDriver, type BindTarget } from "./base-driver.ts";
 export { BaseListener } from "./base-listener.ts";

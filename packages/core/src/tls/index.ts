@@ -15,3 +15,4 @@ export {
 	loopbackNames,
 	selfSignedCertificate,
 } from "./self-signed.ts";
+export { TlsConnection, withTls } from "./tls-connection.ts";

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
-import { generate } from "selfsigned";
+
+// selfsigned (with its X.509 stack) is loaded when a certificate is made, not by every importer.
 
 /** A PEM certificate and its private key. */
 export interface CertificatePair {
@@ -28,6 +29,7 @@ const ALGORITHM = { algorithm: "sha256", keyType: "ec", curve: "P-256" } as cons
  * names: `echo-cli --tls` serves one when given no files.
  */
 export async function selfSignedCertificate(request: CertificateRequest): Promise<CertificatePair> {
+	const { generate } = await import("selfsigned");
 	const [commonName = "localhost"] = request.hosts;
 	const notBeforeDate = request.notBefore ?? new Date(Date.now() - 60_000);
 	const notAfterDate = new Date(notBeforeDate.getTime() + (request.days ?? 30) * 86_400_000);
@@ -53,6 +55,7 @@ export async function selfSignedCertificate(request: CertificateRequest): Promis
 
 /** A certificate authority for tests: it signs server and client certificates through `issuer`. */
 export async function certificateAuthority(name = "echo-cli test CA", days = 30): Promise<CertificatePair> {
+	const { generate } = await import("selfsigned");
 	const generated = await generate([{ name: "commonName", value: name }], {
 		...ALGORITHM,
 		notAfterDate: new Date(Date.now() + days * 86_400_000),
