@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { selfSignedCertificate } from "@echo-cli/core/tls";
 import { CLI, killAll, type Runtime, run, start } from "./harness.ts";
 
 afterEach(killAll);
@@ -305,4 +306,42 @@ describe("bench --proxy-protocol", () => {
 			expect(await r.exit()).toBe(2);
 		}
 	}, 40_000);
+});
+
+describe("bench --tls", () => {
+	test("against a --tls server: --ca with its certificate verifies, --insecure skips, plain TCP and a wrong CA fail", async () => {
+		const dir = mkdtempSync(join(tmpdir(), "echo-cli-bench-tls-"));
+		try {
+			const cert = join(dir, "server.pem");
+			const server = await start("node", ["--tls", "--cert-out", cert, "--quiet"]);
+			const args = ["bench", `127.0.0.1:${server.port}`, "-c", "3", "-d", "300ms", "--warmup", "0ms", "--json"];
+			for (const flags of [["--ca", cert], ["--insecure"]]) {
+				const r = run("node", [...args, ...flags]);
+				expect(await r.exit(20_000)).toBe(0);
+				const report = JSON.parse(r.stdout()) as { tls: boolean; messages: number; errors: number; mismatches: number };
+				expect(report.tls).toBe(true);
+				expect(report.messages).toBeGreaterThan(0);
+				expect(report.errors + report.mismatches).toBe(0);
+			}
+			const plain = run("node", args);
+			expect(await plain.exit(20_000)).toBe(1);
+			const other = join(dir, "other.pem");
+			writeFileSync(other, (await selfSignedCertificate({ hosts: ["127.0.0.1"] })).cert);
+			const wrong = run("node", [...args, "--ca", other]);
+			expect(await wrong.exit(20_000)).toBe(1);
+			expect(wrong.stderr()).toMatch(/3 of 3 connections could not connect: TLS:/);
+		} finally {
+			rmSync(dir, { recursive: true, force: true });
+		}
+	}, 60_000);
+
+	test("started with no address, the server it starts serves TLS and its made certificate is trusted", async () => {
+		for (const runtime of ["node", "bun"] as const) {
+			const r = run(runtime, ["bench", "--tls", "-c", "2", "-d", "300ms", "--warmup", "0ms"]);
+			expect(await r.exit(20_000)).toBe(0);
+			expect(r.stdout()).toMatch(/^pingpong over TLS, 2 connections/);
+		}
+		const both = run("node", ["bench", "--ca", "x.pem", "--insecure"]);
+		expect(await both.exit()).toBe(2);
+	}, 60_000);
 });

@@ -1,11 +1,12 @@
-import { spawn } from "node:child_process";
-import { formatAddress, parseListening, parseRate } from "@echo-cli/core";
+import { readFileSync } from "node:fs";
+import { parseRate } from "@echo-cli/core";
 import { parseFlags } from "../args.ts";
 import { formatDuration } from "../format.ts";
 import { type DriverChoice, parseDuration, parseSize } from "../options.ts";
 import { runtimeName } from "../runtime.ts";
 import { UsageError } from "../usage-error.ts";
-import { type LoadResult, MAX_SIZE, quantile, runLoad, STALL_MS, type Target } from "./load.ts";
+import { type LoadOptions, type LoadResult, MAX_SIZE, quantile, runLoad, STALL_MS, type Target } from "./load.ts";
+import { startServer } from "./server.ts";
 
 export interface BenchConfig {
 	readonly command: "bench";
@@ -22,6 +23,8 @@ export interface BenchConfig {
 	readonly driver: DriverChoice;
 	/** Send a PROXY header of this version on every connection first. */
 	readonly proxyProtocol: 1 | 2 | undefined;
+	/** Speak TLS: trust the certificates in `ca` (a file), or any with `insecure`. */
+	readonly tls: { readonly ca: string | undefined; readonly insecure: boolean } | undefined;
 }
 
 export const BENCH_HELP = `echo-cli bench: a load client for any echo server
@@ -45,6 +48,11 @@ Options:
                         connection (naming the connection's own addresses), for
                         servers that require one; a server started with no
                         address then runs with --proxy-protocol
+  --tls                 speak TLS, verifying the server's certificate against the
+                        system's CAs; a server started with no address then runs
+                        with --tls, and its certificate is the one trusted
+  --ca FILE             trust the PEM certificates in FILE instead (implies --tls)
+  --insecure            do not verify the server's certificate (implies --tls)
   --driver NAME         driver of the server started with no address (default auto)
   --json                print the result as one JSON object
   -h, --help            show this help
@@ -70,6 +78,9 @@ export function parseBench(argv: readonly string[]): BenchConfig | { readonly co
 			rate: { type: "string", short: "r" },
 			driver: { type: "string" },
 			"proxy-protocol": { type: "string" },
+			tls: { type: "boolean" },
+			ca: { type: "string" },
+			insecure: { type: "boolean" },
 			json: { type: "boolean" },
 			help: { type: "boolean", short: "h" },
 		},
@@ -104,9 +115,18 @@ export function parseBench(argv: readonly string[]): BenchConfig | { readonly co
 	if (proxy !== undefined && target !== undefined && "path" in target) {
 		throw new UsageError("--proxy-protocol needs a TCP address: a PROXY header names TCP addresses");
 	}
+	if (values.ca !== undefined && values.insecure) {
+		throw new UsageError("--ca and --insecure cannot be used together: one verifies, the other does not");
+	}
+	if (values.ca === "") throw new UsageError("--ca is empty; give a PEM file");
+	const tls =
+		values.tls || values.ca !== undefined || values.insecure
+			? { ca: values.ca, insecure: values.insecure ?? false }
+			: undefined;
 	return {
 		command: "bench",
 		target,
+		tls,
 		connections: Number(connections),
 		size: parseSize(values.size ?? "1KiB", "--size", MAX_SIZE, "1 byte to 4MiB"),
 		duration,
@@ -138,13 +158,27 @@ export async function benchCommand(config: BenchConfig, script: string): Promise
 	let server: Awaited<ReturnType<typeof startServer>> | undefined;
 	if (!target) {
 		try {
-			server = await startServer(script, config.driver, config.proxyProtocol !== undefined);
+			server = await startServer(script, config.driver, config.proxyProtocol !== undefined, config.tls !== undefined);
 		} catch (error) {
 			// The server's own reason, if it gave one, is already on stderr.
 			process.stderr.write(`echo-cli: bench could not start an echo server: ${(error as Error).message}\n`);
 			return 1;
 		}
 		target = { host: "127.0.0.1", port: server.port };
+	}
+	let tls: LoadOptions["tls"];
+	if (config.tls) {
+		const file = config.tls.ca ?? server?.certificate;
+		try {
+			tls = { ca: file === undefined ? undefined : readFileSync(file, "utf8"), insecure: config.tls.insecure };
+		} catch (error) {
+			await server?.stop();
+			const code = (error as NodeJS.ErrnoException).code;
+			process.stderr.write(
+				`echo-cli: cannot read --ca ${file}: ${code === "ENOENT" ? "no such file" : (error as Error).message}\n`,
+			);
+			return 1;
+		}
 	}
 	const live = process.stderr.isTTY && !config.json;
 	let result: LoadResult;
@@ -156,6 +190,7 @@ export async function benchCommand(config: BenchConfig, script: string): Promise
 			mode: config.mode,
 			rate: config.rate,
 			proxyProtocol: config.proxyProtocol,
+			tls,
 			duration: config.duration,
 			warmup: config.warmup,
 			onProgress: live
@@ -233,6 +268,7 @@ function summarize(config: BenchConfig, r: LoadResult, server: string) {
 	return {
 		server,
 		client: runtimeName,
+		tls: config.tls !== undefined,
 		mode: config.mode,
 		connections: config.connections,
 		size: config.size,
@@ -268,44 +304,8 @@ function table(report: ReturnType<typeof summarize>): string {
 	const widths = cells.map(([h, v]) => Math.max((h as string).length, (v as string).length) + 2);
 	const row = (i: 0 | 1) => cells.map((c, j) => (c[i] as string).padStart(widths[j] as number)).join("");
 	return [
-		`${report.mode}, ${report.connections} connections x ${report.size} B${report.rate === null ? "" : ` at ${report.rate} msg/s asked`}, ${formatDuration(Math.round(report.seconds * 1000))} measured, against ${report.server}`,
+		`${report.mode}${report.tls ? " over TLS" : ""}, ${report.connections} connections x ${report.size} B${report.rate === null ? "" : ` at ${report.rate} msg/s asked`}, ${formatDuration(Math.round(report.seconds * 1000))} measured, against ${report.server}`,
 		row(0),
 		row(1),
 	].join("\n");
-}
-
-/** Starts this CLI as an echo server on a free port, on the same runtime. */
-function startServer(
-	script: string,
-	driver: DriverChoice,
-	proxyProtocol: boolean,
-): Promise<{ stop(): Promise<void>; describe: string; port: number }> {
-	const args = [script, "--port", "0", "--driver", driver, "--log-format", "json"];
-	const child = spawn(process.execPath, proxyProtocol ? [...args, "--proxy-protocol"] : args, {
-		stdio: ["ignore", "pipe", "inherit"],
-	});
-	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-	return new Promise((resolve, reject) => {
-		let out = "";
-		const timer = setTimeout(() => reject(new Error("the echo server did not start within 10 s")), 10_000);
-		child.once("exit", (code) => reject(new Error(`the echo server exited with status ${code}`)));
-		child.stdout.on("data", (d: Buffer) => {
-			out += d;
-			const newline = out.indexOf("\n");
-			if (newline === -1) return;
-			const line = out.slice(0, newline);
-			const address = parseListening(line);
-			if (address?.transport !== "tcp") return;
-			clearTimeout(timer);
-			const { driver: name, runtime } = JSON.parse(line) as { driver: string; runtime: string };
-			resolve({
-				port: address.port,
-				describe: `${formatAddress(address).slice("tcp://".length)} (driver ${name}, ${runtime})`,
-				async stop() {
-					child.kill("SIGTERM");
-					await exited;
-				},
-			});
-		});
-	});
 }

@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
-import net from "node:net";
+import net, { isIP } from "node:net";
+import tls from "node:tls";
 import { encodeProxyHeader, type TcpAddress } from "@echo-cli/core";
 
 export type Target = { readonly host: string; readonly port: number } | { readonly path: string };
@@ -23,6 +24,8 @@ export interface LoadOptions {
 	readonly rate?: number | undefined;
 	/** Send a PROXY-protocol header of this version first on every connection, naming the connection's own addresses. */
 	readonly proxyProtocol?: 1 | 2 | undefined;
+	/** Speak TLS (after any PROXY header), trusting `ca` or, with `insecure`, any certificate. */
+	readonly tls?: { readonly ca: string | undefined; readonly insecure: boolean } | undefined;
 	/** Called about twice a second with the measured totals so far. */
 	readonly onProgress?: (snapshot: { elapsed: number; messages: number; bytes: number }) => void;
 }
@@ -123,7 +126,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 	// Connect everything before the clock starts: a run must not measure its own connecting.
 	const sockets = await Promise.all(
 		Array.from({ length: options.connections }, () =>
-			open(options.target, options.proxyProtocol).catch((code: string) => {
+			open(options.target, options.proxyProtocol, options.tls).catch((code: string) => {
 				count(failures.connect, code);
 				return undefined;
 			}),
@@ -312,28 +315,49 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 	};
 }
 
-/** Opens one connection; rejects with the error code (ETIMEDOUT after STALL_MS). */
-function open(target: Target, proxyProtocol: 1 | 2 | undefined): Promise<net.Socket> {
+/** Opens one connection; rejects with the error code (ETIMEDOUT after STALL_MS, TLS:<code> for a failed handshake). */
+function open(target: Target, proxyProtocol: 1 | 2 | undefined, secure: LoadOptions["tls"]): Promise<net.Socket> {
 	return new Promise((resolve, reject) => {
 		const socket =
 			"path" in target
 				? net.connect({ path: target.path, allowHalfOpen: true })
 				: net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+		let current: net.Socket = socket;
 		const timer = setTimeout(() => {
-			socket.destroy();
+			current.destroy();
 			reject("ETIMEDOUT");
 		}, STALL_MS);
-		socket.once("error", (error: NodeJS.ErrnoException) => {
+		const failed = (prefix: string) => (error: NodeJS.ErrnoException) => {
 			clearTimeout(timer);
-			reject(error.code ?? "error");
-		});
-		socket.once("connect", () => {
+			current.destroy();
+			reject(`${prefix}${error.code ?? "error"}`);
+		};
+		const ready = (s: net.Socket) => {
 			clearTimeout(timer);
-			socket.removeAllListeners("error");
+			s.removeAllListeners("error");
 			// Until the run starts, a failure only destroys the socket; the run sees that.
-			socket.on("error", () => {});
+			s.on("error", () => {});
+			resolve(s);
+		};
+		socket.once("error", failed(""));
+		socket.once("connect", () => {
 			if (proxyProtocol) socket.write(proxyHeader(socket, proxyProtocol));
-			resolve(socket);
+			if (!secure) {
+				ready(socket);
+				return;
+			}
+			socket.removeAllListeners("error");
+			const host = "path" in target ? undefined : target.host;
+			const wrapped = tls.connect({
+				socket,
+				ca: secure.ca,
+				rejectUnauthorized: !secure.insecure,
+				...(host !== undefined ? { host } : {}),
+				...(host !== undefined && isIP(host) === 0 ? { servername: host } : {}),
+			});
+			current = wrapped;
+			wrapped.once("error", failed("TLS:"));
+			wrapped.once("secureConnect", () => ready(wrapped));
 		});
 	});
 }
