@@ -112,8 +112,8 @@ export class NodeDriver extends BaseDriver {
 		});
 		const secure = options.tls;
 		if (!secure) return new NodeConnection(raw, highWaterMark, unix);
-		// Over the connected TCP socket, which a reset can reach. Wrapping a socket still
-		// connecting left Node 20 spinning at 100% CPU now and then after the connection closed.
+		// Over the TCP socket, connected first: a reset needs its handle, and a refused
+		// connection is then `refused`, never a TLS failure.
 		return new Promise((resolve, reject) => {
 			const tcp = address.transport === "tcp" ? address : undefined;
 			const socket = tls.connect({ ...clientTlsOptions(tcp, secure), socket: raw });
