@@ -5,10 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import { collect, freePort, tryConnect } from "@echo-cli/core/testing";
 import { readyPort } from "./ready.ts";
@@ -184,6 +185,45 @@ describe("published to a registry on loopback", () => {
 		await gone;
 		expect(output.text).toMatch(/served 1 connection, echoed 3 B/);
 		expect(await tryConnect(port)).toBe("ECONNREFUSED");
+	}, 120_000);
+
+	test("npx -y @echo-cli/cli --tls makes a certificate (selfsigned installed as an ordinary dependency) and serves TLS verified against --cert-out", async () => {
+		const home = join(work, "npx-tls-home");
+		mkdirSync(home, { recursive: true });
+		const ready = join(work, "npx-tls.ready");
+		const certificate = join(work, "npx-tls.pem");
+		const npx = spawn(
+			"npx",
+			["-y", "@echo-cli/cli", "--tls", "--cert-out", certificate, "--port", "0", "--ready-file", ready],
+			{
+				cwd: home,
+				env: { ...process.env, ...userEnv(), npm_config_cache: join(work, "npm-cache") },
+				stdio: ["ignore", "pipe", "pipe"],
+			},
+		);
+		children.push(npx);
+		const output = stdoutOf(npx);
+		const gone = new Promise<void>((resolve) => npx.stdout.once("close", () => resolve()));
+		const port = await readyPort(ready, npx, "npx --tls");
+		const echoed = await new Promise<number[]>((resolve, reject) => {
+			const socket = tls.connect({
+				port,
+				host: "127.0.0.1",
+				ca: readFileSync(certificate, "utf8"),
+				allowHalfOpen: true,
+			});
+			const reply = collect(socket);
+			socket.once("error", reject);
+			socket.once("secureConnect", () => {
+				socket.end(Uint8Array.from([0, 255, 7]));
+				reply.then((bytes) => resolve([...bytes]), reject);
+			});
+		});
+		expect(echoed).toEqual([0, 255, 7]);
+		expect(output.text).toMatch(/TLS certificate \(made at start\) SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+		npx.kill("SIGTERM");
+		await gone;
+		expect(output.text).toMatch(/served 1 connection, echoed 3 B/);
 	}, 120_000);
 
 	test("bunx --bun @echo-cli/cli --driver bun serves echo on Bun", async () => {
