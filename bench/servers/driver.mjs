@@ -3,6 +3,7 @@
 //   faults  echo under withFaults with a stage that changes nothing (latency=0ms)
 //   user    a byte-for-byte echo as a user writes it on the push path (a Receiver: data + send, end)
 //   pull    the same echo on the pull path: for await ... write ... end
+import { readFileSync } from "node:fs";
 import { echo, listeningLine, serve, withFaults } from "@echo-cli/core";
 
 const handlers = {
@@ -28,7 +29,10 @@ const driver =
 		? new (await import("@echo-cli/driver-bun")).BunDriver()
 		: new (await import("@echo-cli/driver-node")).NodeDriver();
 const highWaterMark = process.env.ECHO_HWM ? Number(process.env.ECHO_HWM) : undefined;
-const listener = await driver.listen({ host: "127.0.0.1", port: 0, highWaterMark });
+// With ECHO_TLS_CERT and ECHO_TLS_KEY (PEM files), the driver serves TLS.
+const { ECHO_TLS_CERT: cert, ECHO_TLS_KEY: key } = process.env;
+const tls = cert && key ? { tls: { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") } } : {};
+const listener = await driver.listen({ host: "127.0.0.1", port: 0, highWaterMark, ...tls });
 serve(listener, handler);
 console.log(listeningLine(listener.address));
 // A clean exit on a signal, so that --cpu-prof can write its profile.

@@ -18,10 +18,16 @@ const flush = (s: Bun.Socket<State>) => {
 	if (d.ended) s.shutdown();
 };
 
+// With ECHO_TLS_CERT and ECHO_TLS_KEY (PEM files), Bun.listen's own TLS.
+const cert = process.env.ECHO_TLS_CERT;
+const key = process.env.ECHO_TLS_KEY;
+const tls = cert && key ? { tls: { cert: Bun.file(cert), key: Bun.file(key) } } : {};
+
 const server = Bun.listen<State>({
 	hostname: "127.0.0.1",
 	port: 0,
 	allowHalfOpen: true,
+	...tls,
 	socket: {
 		binaryType: "uint8array",
 		open(s) {

@@ -1,10 +1,21 @@
-import type tls from "node:tls";
 import type { TlsSession } from "../contract.ts";
 
+/**
+ * What these functions read of a `node:tls` `TLSSocket`, spelled out so that
+ * the driver entry point's types need no `@types/node` in a consumer.
+ */
+export interface NodeTlsSocket {
+	readonly authorized: boolean;
+	readonly alpnProtocol: string | false | null;
+	getProtocol(): string | null;
+	getCipher(): { readonly name: string; readonly standardName?: string } | undefined;
+	getPeerCertificate(): { readonly subject?: { readonly CN?: string | string[] } } | object | null;
+}
+
 /** What a `node:tls` socket's completed handshake settled. */
-export function tlsSessionOf(socket: tls.TLSSocket): TlsSession {
+export function tlsSessionOf(socket: NodeTlsSocket): TlsSession {
 	const peer = socket.getPeerCertificate();
-	const cn = peer && typeof peer === "object" ? peer.subject?.CN : undefined;
+	const cn = peer && "subject" in peer ? peer.subject?.CN : undefined;
 	return {
 		protocol: socket.getProtocol() ?? "unknown",
 		cipher: socket.getCipher()?.standardName ?? socket.getCipher()?.name ?? "unknown",
@@ -18,7 +29,7 @@ export function tlsSessionOf(socket: tls.TLSSocket): TlsSession {
  * undefined once it is. Under `rejectUnauthorized` OpenSSL refuses a missing
  * certificate itself, but one from another CA only fails verification.
  */
-export function clientCertificateError(socket: tls.TLSSocket): Error | undefined {
+export function clientCertificateError(socket: NodeTlsSocket): Error | undefined {
 	if (socket.authorized) return undefined;
 	// Node sets `authorized` only on sockets its tls.Server made; for a wrapped one, the verdict
 	// is read from the handle as that server reads it. Bun sets `authorized` itself.

@@ -1,0 +1,256 @@
+/**
+ * `bun bench/tls.ts`: what TLS costs through each driver, against the raw
+ * TLS echo server of its runtime in the same run (raw `node:tls` with
+ * `pipe` on Node, `Bun.listen` with `tls` on Bun).
+ *
+ * - 1 KiB pingpong over 100 TLS connections with `echo-cli bench --tls`:
+ *   msg/s and server CPU µs per message.
+ * - Handshakes: 8 loops, each a fresh TLS connection sending 64 B, half-
+ *   closing and reading the echo to the end; handshakes per second and
+ *   server CPU µs per handshake, and the server's RSS after 1,000 and after
+ *   10,000 of them (Bun has had TLS memory growth reports).
+ * - 1,000 idle TLS connections, handshakes done: server RSS growth per
+ *   connection, in KiB.
+ *
+ *   bun bench/tls.ts [--rounds 2] [--duration 3s] [--write BENCHMARKS.md]
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import tls from "node:tls";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { parseListening } from "@echo-cli/core";
+import { tlsFixture } from "@echo-cli/core/testing";
+import { parseDuration } from "../apps/cli/src/options.ts";
+import { BUN, CLI } from "./matrix.ts";
+import { cpuNanoseconds, status } from "./proc.ts";
+import { writeSection } from "./section.ts";
+
+const { values } = parseArgs({
+	options: {
+		rounds: { type: "string", default: "2" },
+		duration: { type: "string", default: "3s" },
+		handshakes: { type: "string", default: "10000" },
+		write: { type: "string" },
+	},
+});
+const ROUNDS = Number(values.rounds);
+const DURATION = parseDuration(values.duration, "--duration");
+const HANDSHAKES = Number(values.handshakes);
+const WARMUP = 1000;
+const EDGE = 250;
+const IDLE = 1000;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+const dir = mkdtempSync(join(tmpdir(), "echo-cli-bench-tls-"));
+const fixture = await tlsFixture();
+const files = { cert: join(dir, "server.pem"), key: join(dir, "server.key"), ca: join(dir, "ca.pem") };
+writeFileSync(files.cert, fixture.server.cert);
+writeFileSync(files.key, fixture.server.key);
+writeFileSync(files.ca, fixture.ca.cert);
+const env = { ...process.env, ECHO_TLS_CERT: files.cert, ECHO_TLS_KEY: files.key };
+
+const SERVERS = [
+	{ name: "raw node:tls pipe", runtime: "Node", command: ["node", here("servers/raw-node-pipe.mjs")] },
+	{ name: "node driver", runtime: "Node", command: ["node", here("servers/driver.mjs"), "node"] },
+	{ name: "raw Bun.listen tls", runtime: "Bun", command: [BUN, here("servers/raw-bun.ts")] },
+	{ name: "bun driver", runtime: "Bun", command: [BUN, here("servers/driver.mjs"), "bun"] },
+] as const;
+
+interface Server {
+	readonly child: ChildProcess;
+	readonly port: number;
+	stop(): Promise<void>;
+}
+
+function startServer(command: readonly string[]): Promise<Server> {
+	const [bin, ...args] = command;
+	const child = spawn(bin as string, args, { env, stdio: ["ignore", "pipe", "inherit"] });
+	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+	return new Promise((resolve, reject) => {
+		let out = "";
+		child.once("exit", (code) => reject(new Error(`${command.join(" ")} exited with ${code}`)));
+		child.stdout?.on("data", (d: Buffer) => {
+			out += d;
+			const address = parseListening(out.split("\n")[0] ?? "");
+			if (address?.transport !== "tcp") return;
+			resolve({
+				child,
+				port: address.port,
+				async stop() {
+					child.kill("SIGTERM");
+					await exited;
+				},
+			});
+		});
+	});
+}
+
+async function pingpong(server: Server): Promise<{ msgPerSecond: number; cpuPerMessage: number }> {
+	const args = [CLI, "bench", `127.0.0.1:${server.port}`, "--ca", files.ca, "-c", "100", "-s", "1KiB"];
+	const client = spawn(BUN, [...args, "-d", `${DURATION}ms`, "--warmup", `${WARMUP}ms`, "--json"], {
+		stdio: ["ignore", "pipe", "inherit"],
+	});
+	let out = "";
+	client.stdout.on("data", (d: Buffer) => {
+		out += d;
+	});
+	const done = new Promise<number>((resolve) => client.once("exit", (code) => resolve(code ?? 1)));
+	const pid = server.child.pid as number;
+	await pause(WARMUP + EDGE);
+	const cpu0 = cpuNanoseconds(pid);
+	const t0 = performance.now();
+	await pause(DURATION - 2 * EDGE);
+	const cpu1 = cpuNanoseconds(pid);
+	const seconds = (performance.now() - t0) / 1000;
+	if ((await done) !== 0) throw new Error(`bench failed: ${out}`);
+	const { msgPerSecond } = JSON.parse(out) as { msgPerSecond: number };
+	return { msgPerSecond, cpuPerMessage: (cpu1 - cpu0) / 1000 / (msgPerSecond * seconds) };
+}
+
+function connectTls(port: number): Promise<tls.TLSSocket> {
+	return new Promise((resolve, reject) => {
+		const socket = tls.connect({ port, host: "127.0.0.1", ca: fixture.ca.cert, allowHalfOpen: true });
+		socket.once("error", reject);
+		socket.once("secureConnect", () => resolve(socket));
+	});
+}
+
+interface Handshakes {
+	readonly perSecond: number;
+	readonly cpuPerHandshake: number;
+	readonly rssAfter1k: number;
+	readonly rssAfterAll: number;
+	readonly count: number;
+}
+
+/** HANDSHAKES fresh connections from 8 loops (stopping after 90 s in any case). */
+async function handshakes(server: Server): Promise<Handshakes> {
+	const pid = server.child.pid as number;
+	const message = new Uint8Array(64).fill(0x5a);
+	const deadline = performance.now() + 90_000;
+	let started = 0;
+	let done = 0;
+	let rssAfter1k = 0;
+	let cpu0 = 0;
+	let t0 = 0;
+	const once = async () => {
+		const socket = await connectTls(server.port);
+		let got = 0;
+		await new Promise<void>((resolve, reject) => {
+			socket.on("data", (d: Buffer) => {
+				got += d.byteLength;
+			});
+			socket.once("error", reject);
+			socket.once("end", () => {
+				socket.destroy();
+				if (got !== message.byteLength) reject(new Error(`echoed ${got} of ${message.byteLength} bytes`));
+				else resolve();
+			});
+			socket.end(message);
+		});
+	};
+	await Promise.all(
+		Array.from({ length: 8 }, async () => {
+			while (started < HANDSHAKES && performance.now() < deadline) {
+				started++;
+				await once();
+				done++;
+				if (done === 1000) {
+					rssAfter1k = status(pid, "VmRSS");
+					cpu0 = cpuNanoseconds(pid);
+					t0 = performance.now();
+				}
+			}
+		}),
+	);
+	const cpu1 = cpuNanoseconds(pid);
+	const seconds = (performance.now() - t0) / 1000;
+	await pause(500);
+	return {
+		perSecond: (done - 1000) / seconds,
+		cpuPerHandshake: (cpu1 - cpu0) / 1000 / (done - 1000),
+		rssAfter1k,
+		rssAfterAll: status(pid, "VmRSS"),
+		count: done,
+	};
+}
+
+/** Server RSS growth per idle TLS connection, in KiB, over IDLE of them. */
+async function idle(server: Server): Promise<number> {
+	const pid = server.child.pid as number;
+	await pause(300);
+	const before = status(pid, "VmRSS");
+	const sockets: tls.TLSSocket[] = [];
+	try {
+		for (let i = 0; i < IDLE; i += 50) {
+			sockets.push(...(await Promise.all(Array.from({ length: 50 }, () => connectTls(server.port)))));
+		}
+		await pause(1000);
+		return (status(pid, "VmRSS") - before) / 1024 / IDLE;
+	} finally {
+		for (const socket of sockets) socket.destroy();
+	}
+}
+
+const median = (xs: readonly number[]) => {
+	const s = [...xs].sort((a, b) => a - b);
+	const m = Math.floor(s.length / 2);
+	return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+type Sample = { ping: { msgPerSecond: number; cpuPerMessage: number }; hs: Handshakes; idle: number };
+const samples = new Map<string, Sample[]>(SERVERS.map((s) => [`${s.name} on ${s.runtime}`, []]));
+try {
+	for (let round = 0; round < ROUNDS; round++) {
+		// Each round starts with a different server: the machine drifts within a round.
+		for (let i = 0; i < SERVERS.length; i++) {
+			const spec = SERVERS[(i + round) % SERVERS.length] as (typeof SERVERS)[number];
+			const server = await startServer(spec.command);
+			try {
+				const ping = await pingpong(server);
+				const hs = await handshakes(server);
+				samples.get(`${spec.name} on ${spec.runtime}`)?.push({ ping, hs, idle: await idle(server) });
+			} finally {
+				await server.stop();
+			}
+		}
+		process.stderr.write(`round ${round + 1} of ${ROUNDS}\n`);
+	}
+} finally {
+	rmSync(dir, { recursive: true, force: true });
+}
+
+const MiB = 1024 * 1024;
+const rows: string[] = [];
+for (const spec of SERVERS) {
+	const list = samples.get(`${spec.name} on ${spec.runtime}`) ?? [];
+	const baseline =
+		samples.get(spec.runtime === "Node" ? "raw node:tls pipe on Node" : "raw Bun.listen tls on Bun") ?? [];
+	const cpu = median(list.map((s) => s.ping.cpuPerMessage));
+	const baseCpu = median(baseline.map((s) => s.ping.cpuPerMessage));
+	const hsCpu = median(list.map((s) => s.hs.cpuPerHandshake));
+	const baseHs = median(baseline.map((s) => s.hs.cpuPerHandshake));
+	const rss1k = median(list.map((s) => s.hs.rssAfter1k)) / MiB;
+	const rssAll = median(list.map((s) => s.hs.rssAfterAll)) / MiB;
+	rows.push(
+		`| ${spec.name} on ${spec.runtime} | ${Math.round(median(list.map((s) => s.ping.msgPerSecond)))} | ${cpu.toFixed(1)} | ${(cpu / baseCpu).toFixed(2)}x | ${Math.round(median(list.map((s) => s.hs.perSecond)))} | ${hsCpu.toFixed(0)} | ${(hsCpu / baseHs).toFixed(2)}x | ${rss1k.toFixed(1)} → ${rssAll.toFixed(1)} MiB (${((rssAll / rss1k - 1) * 100).toFixed(1)}%) | ${median(list.map((s) => s.idle)).toFixed(1)} |`,
+	);
+}
+const counts = [...samples.values()].flat().map((s) => s.hs.count);
+const output = [
+	`- Node ${version("node")}, Bun ${version(BUN)}; ${ROUNDS} rounds, medians; pingpong ${DURATION} ms after a ${WARMUP} ms warm-up (echo-cli bench --tls, 100 connections, 1 KiB); ${Math.min(...counts)} to ${Math.max(...counts)} handshakes per run from 8 loops; ${IDLE} idle connections; TLS 1.3, EC P-256 certificate; nothing pinned, the clients on the same 2 cores`,
+	"",
+	"| server | 1 KiB pingpong msg/s | CPU µs/msg | vs raw | handshakes/s | CPU µs/handshake | vs raw | RSS after 1,000 → all handshakes | idle KiB/connection |",
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+	...rows,
+].join("\n");
+process.stdout.write(`${output}\n`);
+if (values.write) writeSection(values.write, "tls", output);
+
+function version(command: string): string {
+	return spawnSync(command, ["--version"], { encoding: "utf8" }).stdout.trim().replace(/^v/, "");
+}
