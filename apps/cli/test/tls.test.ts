@@ -1,9 +1,10 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
 import { createPrivateKey } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import tls from "node:tls";
 import { assertBytes } from "@echo-cli/core/testing";
 import { certificateAuthority, selfSignedCertificate } from "@echo-cli/core/tls";
 import { connect, eventually, expectOneLineError, killAll, type Runtime, readToEnd, run, start } from "./harness.ts";
@@ -151,6 +152,65 @@ for (const [runtime, driver] of combos) {
 				() => /no client certificate, and one is required/.test(cli.stderr()),
 				5000,
 				() => `no refusal logged: ${cli.stderr()}`,
+			);
+		}, 30_000);
+	});
+}
+
+/** A node:tls client trusting `caFile`: sends `bytes`, half-closes, resolves to what came back before the server's end. */
+function tlsEcho(port: number, caFile: string, bytes: Uint8Array): Promise<Uint8Array> {
+	return new Promise((resolve, reject) => {
+		const socket = tls.connect({ port, host: "127.0.0.1", ca: readFileSync(caFile, "utf8"), allowHalfOpen: true });
+		const chunks: Buffer[] = [];
+		socket.on("data", (d: Buffer) => chunks.push(d));
+		socket.once("error", reject);
+		socket.once("end", () => {
+			socket.end();
+			resolve(new Uint8Array(Buffer.concat(chunks)));
+		});
+		socket.once("secureConnect", () => socket.end(bytes));
+		setTimeout(() => reject(new Error("no TLS echo within 10 s")), 10_000).unref();
+	});
+}
+
+for (const [runtime, driver] of combos) {
+	describe(`above the socket over TLS, on ${runtime} with the ${driver} driver`, () => {
+		test("faults count plaintext bytes and --hexdump dumps plaintext", async () => {
+			const certOut = join(dir, `faults-${runtime}-${driver}.pem`);
+			const cli = await start(runtime, [
+				"--driver",
+				driver,
+				"--tls",
+				"--cert-out",
+				certOut,
+				"--fault",
+				"limit=100",
+				"--hexdump",
+			]);
+			const sent = Uint8Array.from({ length: 1000 }, (_, i) => i & 0xff);
+			assertBytes(await tlsEcho(cli.port, certOut, sent), sent.subarray(0, 100), "the echo under limit=100 over TLS");
+			// The dump shows the first plaintext bytes as they came, never TLS records.
+			await eventually(
+				() => /00 01 02 03 04 05 06 07/.test(cli.stderr()),
+				5000,
+				() => `no plaintext dump: ${cli.stderr()}`,
+			);
+		}, 30_000);
+
+		test("a client that connects and never starts its handshake is closed by --idle-timeout", async () => {
+			const cli = await start(runtime, ["--driver", driver, "--tls", "--idle-timeout", "300ms", "--verbose"]);
+			const silent = await connect(cli.port);
+			const ended = await new Promise<string>((resolve) => {
+				silent.once("end", () => resolve("end"));
+				silent.once("close", () => resolve("close"));
+				setTimeout(() => resolve("still open"), 5000).unref();
+			});
+			expect(ended).not.toBe("still open");
+			silent.destroy();
+			await eventually(
+				() => / idle/.test(cli.stderr()),
+				5000,
+				() => `not logged as idle: ${cli.stderr()}`,
 			);
 		}, 30_000);
 	});
