@@ -11,6 +11,7 @@
  *   10,000 of them (Bun has had TLS memory growth reports).
  * - 1,000 idle TLS connections, handshakes done: server RSS growth per
  *   connection, in KiB.
+ * - A TLS client that never reads while it writes: server RSS growth, MiB.
  *
  *   bun bench/tls.ts [--rounds 2] [--duration 3s] [--write BENCHMARKS.md]
  */
@@ -196,13 +197,47 @@ async function idle(server: Server): Promise<number> {
 	}
 }
 
+/**
+ * Server RSS growth, in MiB, from a TLS client that never reads: it writes 1 MiB at a time while
+ * the server takes it, until nothing drains for a second (the server stopped reading) or 20 s.
+ */
+async function neverReads(server: Server): Promise<number> {
+	const pid = server.child.pid as number;
+	await pause(300);
+	const before = status(pid, "VmRSS");
+	const socket = await connectTls(server.port);
+	socket.pause();
+	socket.on("error", () => {});
+	const chunk = new Uint8Array(1024 * 1024).fill(0x61);
+	const deadline = performance.now() + 20_000;
+	while (performance.now() < deadline) {
+		if (socket.write(chunk)) continue;
+		const drained = await new Promise<boolean>((resolve) => {
+			const timer = setTimeout(() => resolve(false), 1000);
+			socket.once("drain", () => {
+				clearTimeout(timer);
+				resolve(true);
+			});
+		});
+		if (!drained) break;
+	}
+	const growth = (status(pid, "VmRSS") - before) / 1024 / 1024;
+	socket.destroy();
+	return growth;
+}
+
 const median = (xs: readonly number[]) => {
 	const s = [...xs].sort((a, b) => a - b);
 	const m = Math.floor(s.length / 2);
 	return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
-type Sample = { ping: { msgPerSecond: number; cpuPerMessage: number }; hs: Handshakes; idle: number };
+type Sample = {
+	ping: { msgPerSecond: number; cpuPerMessage: number };
+	hs: Handshakes;
+	idle: number;
+	neverReads: number;
+};
 const samples = new Map<string, Sample[]>(SERVERS.map((s) => [`${s.name} on ${s.runtime}`, []]));
 try {
 	for (let round = 0; round < ROUNDS; round++) {
@@ -213,7 +248,9 @@ try {
 			try {
 				const ping = await pingpong(server);
 				const hs = await handshakes(server);
-				samples.get(`${spec.name} on ${spec.runtime}`)?.push({ ping, hs, idle: await idle(server) });
+				const idleKiB = await idle(server);
+				const stuck = await neverReads(server);
+				samples.get(`${spec.name} on ${spec.runtime}`)?.push({ ping, hs, idle: idleKiB, neverReads: stuck });
 			} finally {
 				await server.stop();
 			}
@@ -237,15 +274,15 @@ for (const spec of SERVERS) {
 	const rss1k = median(list.map((s) => s.hs.rssAfter1k)) / MiB;
 	const rssAll = median(list.map((s) => s.hs.rssAfterAll)) / MiB;
 	rows.push(
-		`| ${spec.name} on ${spec.runtime} | ${Math.round(median(list.map((s) => s.ping.msgPerSecond)))} | ${cpu.toFixed(1)} | ${(cpu / baseCpu).toFixed(2)}x | ${Math.round(median(list.map((s) => s.hs.perSecond)))} | ${hsCpu.toFixed(0)} | ${(hsCpu / baseHs).toFixed(2)}x | ${rss1k.toFixed(1)} → ${rssAll.toFixed(1)} MiB (${((rssAll / rss1k - 1) * 100).toFixed(1)}%) | ${median(list.map((s) => s.idle)).toFixed(1)} |`,
+		`| ${spec.name} on ${spec.runtime} | ${Math.round(median(list.map((s) => s.ping.msgPerSecond)))} | ${cpu.toFixed(1)} | ${(cpu / baseCpu).toFixed(2)}x | ${Math.round(median(list.map((s) => s.hs.perSecond)))} | ${hsCpu.toFixed(0)} | ${(hsCpu / baseHs).toFixed(2)}x | ${rss1k.toFixed(1)} → ${rssAll.toFixed(1)} MiB (${((rssAll / rss1k - 1) * 100).toFixed(1)}%) | ${median(list.map((s) => s.idle)).toFixed(1)} | ${median(list.map((s) => s.neverReads)).toFixed(1)} |`,
 	);
 }
 const counts = [...samples.values()].flat().map((s) => s.hs.count);
 const output = [
 	`- Node ${version("node")}, Bun ${version(BUN)}; ${ROUNDS} rounds, medians; pingpong ${DURATION} ms after a ${WARMUP} ms warm-up (echo-cli bench --tls, 100 connections, 1 KiB); ${Math.min(...counts)} to ${Math.max(...counts)} handshakes per run from 8 loops; ${IDLE} idle connections; TLS 1.3, EC P-256 certificate; nothing pinned, the clients on the same 2 cores`,
 	"",
-	"| server | 1 KiB pingpong msg/s | CPU µs/msg | vs raw | handshakes/s | CPU µs/handshake | vs raw | RSS after 1,000 → all handshakes | idle KiB/connection |",
-	"|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+	"| server | 1 KiB pingpong msg/s | CPU µs/msg | vs raw | handshakes/s | CPU µs/handshake | vs raw | RSS after 1,000 → all handshakes | idle KiB/connection | a client that never reads: MiB |",
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 	...rows,
 ].join("\n");
 process.stdout.write(`${output}\n`);
