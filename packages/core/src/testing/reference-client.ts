@@ -58,6 +58,7 @@ export function referenceTlsClient(options: TlsClientOptions): Client {
 					cert: options.cert,
 					key: options.key,
 					rejectUnauthorized: options.insecure !== true,
+					...(options.alpn ? { ALPNProtocols: [...options.alpn] } : {}),
 					...(options.serverName !== undefined ? { servername: options.serverName } : {}),
 					...(address.transport === "tcp" && options.serverName === undefined ? { host: address.host } : {}),
 				});

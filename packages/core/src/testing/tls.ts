@@ -146,6 +146,19 @@ export function tlsConformance(target: TlsTarget): ConformanceCase[] {
 					check(session.cipher.length > 0 && session.cipher !== "unknown", "no cipher in the session");
 				}),
 		},
+		{
+			name: "ALPN: the server's first protocol the client offers is agreed, on both sides",
+			timeout: 20_000,
+			run: () =>
+				withTlsServer(driver, { ...serverTls, alpn: ["echo", "h2"] }, async ({ address, accepted }) => {
+					await roundTrip(referenceTlsClient({ ca: fixture.ca.cert, alpn: ["h2", "echo"] }), address, "an ALPN client");
+					const session = (await closedOne(accepted, 0)).tls;
+					check(session?.alpn === "echo", `expected ALPN echo on the server, got ${session?.alpn}`);
+					const own = await driver.connect(address, { tls: { ca: fixture.ca.cert, alpn: ["h2"] } });
+					check(own.tls?.alpn === "h2", `expected ALPN h2 on the driver's client, got ${own.tls?.alpn}`);
+					own.close();
+				}),
+		},
 		...(
 			[
 				["no certificate", {}, /no client certificate/],
