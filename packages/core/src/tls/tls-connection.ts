@@ -19,6 +19,8 @@ import { clientCertificateError, tlsSessionOf } from "./session.ts";
  */
 export class TlsConnection extends LayeredConnection {
 	readonly #socket: tls.TLSSocket;
+	/** The stream the TLS socket reads the inner connection's ciphertext from. */
+	readonly #carrier: InnerStream;
 	#session: TlsSession | undefined;
 	#failure: Error | undefined;
 
@@ -30,8 +32,6 @@ export class TlsConnection extends LayeredConnection {
 			carrier as unknown as import("node:net").Socket,
 			{
 				isServer: true,
-				// Node takes it from the stream; Bun 1.4.5 only from here, and otherwise fails writes after the peer's FIN.
-				allowHalfOpen: true,
 				secureContext: tls.createSecureContext({ cert: options.cert, key: options.key, ca: options.ca }),
 				requestCert: clientAuth,
 				rejectUnauthorized: clientAuth,
@@ -49,14 +49,15 @@ export class TlsConnection extends LayeredConnection {
 		socket.on("drain", () => this.drained());
 		socket.on("error", (error) => {
 			// A peer that closes without starting a handshake (a health check behind a proxy) has closed, not failed.
-			if (this.#session === undefined && carrier.received === 0) return;
+			if (this.#session === undefined && this.inner.bytesRead === 0) return;
 			this.#failure ??= this.#session === undefined ? tlsHandshakeError(error) : error;
 		});
 		socket.on("close", () => {
 			if (this.#failure) this.inner.close(this.#failure);
 			this.terminated(this.#failure);
 		});
-		carrier.start();
+		this.#carrier = carrier;
+		if (!this.isTerminated) this.listen();
 	}
 
 	override get tls(): TlsSession | undefined {
@@ -67,9 +68,14 @@ export class TlsConnection extends LayeredConnection {
 		return this.#socket.writableLength + this.inner.outboundBytes;
 	}
 
-	// The TLS socket reads the inner connection itself; the base's own delivery is not used.
-	override fromInner(): void {}
-	override innerEnded(): void {}
+	/** Ciphertext: to the TLS socket, whose plaintext comes back through `data`. */
+	override fromInner(chunk: Uint8Array): void {
+		if (!this.#carrier.push(chunk)) this.inner.pause();
+	}
+
+	override innerEnded(): void {
+		this.#carrier.push(null);
+	}
 
 	protected override transmit(bytes: Uint8Array): boolean {
 		if (!this.#socket.writable) return false;
@@ -93,30 +99,13 @@ export class TlsConnection extends LayeredConnection {
 /** The inner connection as the stream node:tls reads ciphertext from and writes it to. */
 class InnerStream extends Duplex {
 	readonly #inner: Connection;
-	/** Ciphertext bytes taken from the inner connection so far. */
-	received = 0;
 
+	/** Fed by the layer's `fromInner` and `innerEnded`; writes go straight to `inner`. */
 	constructor(inner: Connection) {
 		super({ allowHalfOpen: true });
 		this.#inner = inner;
-	}
-
-	start(): void {
-		const stream = this;
-		this.#inner.receive({
-			data(chunk) {
-				stream.received += chunk.byteLength;
-				if (!stream.push(chunk)) stream.#inner.pause();
-			},
-			end() {
-				stream.push(null);
-			},
-			error(error) {
-				stream.destroy(error as Error);
-			},
-		});
-		this.#inner.whenClosed((inner) => {
-			if (!this.destroyed) this.destroy(inner.error);
+		inner.whenClosed((closed) => {
+			if (!this.destroyed) this.destroy(closed.error);
 		});
 	}
 
