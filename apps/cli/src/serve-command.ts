@@ -22,7 +22,7 @@ import { writeReadyFile } from "./ready-file.ts";
 import { ConnectionReport } from "./report.ts";
 import { runtimeName } from "./runtime.ts";
 import { listenForStop } from "./signals.ts";
-import { prepareTls, type ServedTls, TlsSetupError, tlsLine } from "./tls.ts";
+import { prepareTls, type ServedTls, TlsSetupError, tlsLine, tlsWarnings } from "./tls.ts";
 import type { WorkerLink } from "./workers/worker.ts";
 
 /** How often, at most, the CLI says that it is refusing connections for lack of descriptors. */
@@ -63,16 +63,8 @@ export async function serveCommand(
 	let tls: ServedTls | undefined;
 	try {
 		tls = config.tls ? await prepareTls(config.tls, config.host) : undefined;
-		if (tls && config.proxyProtocol && process.versions.bun !== undefined && !worker) {
-			log.warning(
-				"on Bun, TLS after a PROXY header cannot half-close: echo still owed when a client closes its side is lost; run on Node for that",
-			);
-		}
-		if (tls?.info.expired && !worker) {
-			log.warning(
-				`the certificate expired on ${tls.info.validTo.toISOString()}; clients that verify it will refuse it`,
-			);
-		}
+		// A supervisor says these once for all its workers.
+		if (tls && !worker) for (const warning of tlsWarnings(tls, config.proxyProtocol)) log.warning(warning);
 		listener = await driver.listen({
 			// Behind a PROXY header the handshake follows the header, so TLS is a layer over the connection.
 			...(tls && !config.proxyProtocol ? { tls: tls.options } : {}),

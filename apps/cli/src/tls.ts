@@ -81,6 +81,22 @@ export async function prepareTls(flags: TlsFlags, host: string): Promise<ServedT
 	};
 }
 
+/** What a user is warned of at start: an expired certificate, and the Bun gap behind a PROXY header. */
+export function tlsWarnings(tls: ServedTls, proxyProtocol: boolean): string[] {
+	const warnings: string[] = [];
+	if (tls.info.expired) {
+		warnings.push(
+			`the certificate expired on ${tls.info.validTo.toISOString()}; clients that verify it will refuse it`,
+		);
+	}
+	if (proxyProtocol && process.versions.bun !== undefined) {
+		warnings.push(
+			"on Bun, TLS after a PROXY header cannot half-close: echo still owed when a client closes its side is lost; run on Node for that",
+		);
+	}
+	return warnings;
+}
+
 /** The ready `openssl s_client` command for the banner. */
 export function opensslCommand(address: Address, tls: ServedTls, clientAuth: boolean): string {
 	if (address.transport === "unix") return `openssl s_client -unix ${address.path} -quiet`;

@@ -284,6 +284,12 @@ describe("bad TLS input: one line, exit 1, no stack trace", () => {
 		},
 		30_000,
 	);
+	test("--proxy-protocol with --tls warns of the Bun half-close gap on Bun only", async () => {
+		const onBun = await start("bun", ["--tls", "--proxy-protocol"]);
+		expect(onBun.stderr()).toMatch(/warning: on Bun, TLS after a PROXY header cannot half-close/);
+		const onNode = await start("node", ["--tls", "--proxy-protocol"]);
+		expect(onNode.stderr()).not.toMatch(/warning/);
+	}, 30_000);
 	test("usage mistakes exit 2", async () => {
 		for (const [args, pattern] of [
 			[["--cert", "a.pem"], /--cert needs --key/],

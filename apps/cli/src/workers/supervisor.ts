@@ -9,7 +9,7 @@ import { watchParents } from "../parent.ts";
 import { writeReadyFile } from "../ready-file.ts";
 import { runtimeName } from "../runtime.ts";
 import { listenForStop } from "../signals.ts";
-import { prepareTls, type ServedTls, TlsSetupError, tlsLine } from "../tls.ts";
+import { prepareTls, type ServedTls, TlsSetupError, tlsLine, tlsWarnings } from "../tls.ts";
 import type { WorkerSettings } from "./messages.ts";
 import { type Sharing, spawnWorker, type WorkerProcess } from "./spawn.ts";
 import { sumMetrics, sumSummaries } from "./sum.ts";
@@ -59,9 +59,7 @@ export async function superviseCommand(
 		log.error(error.message);
 		return 1;
 	}
-	if (tls?.info.expired) {
-		log.warning(`the certificate expired on ${tls.info.validTo.toISOString()}; clients that verify it will refuse it`);
-	}
+	if (tls) for (const warning of tlsWarnings(tls, config.proxyProtocol)) log.warning(warning);
 	const faultSeed = config.faults.length > 0 ? (config.faultSeed ?? Math.floor(Math.random() * 4294967296)) : undefined;
 	const summaries: SummaryLine[] = [];
 	const pendingMetrics = new Map<number, (snapshot: MetricsSnapshot) => void>();
