@@ -25,7 +25,8 @@ import { parseArgs } from "node:util";
 import { parseListening } from "@echo-cli/core";
 import { tlsFixture } from "@echo-cli/core/testing";
 import { parseDuration } from "../apps/cli/src/options.ts";
-import { BUN, CLI } from "./matrix.ts";
+import { BUN } from "./matrix.ts";
+import { type Ping, pingpong } from "./pingpong.ts";
 import { cpuNanoseconds, status } from "./proc.ts";
 import { writeSection } from "./section.ts";
 
@@ -90,26 +91,16 @@ function startServer(command: readonly string[]): Promise<Server> {
 	});
 }
 
-async function pingpong(server: Server): Promise<{ msgPerSecond: number; cpuPerMessage: number }> {
-	const args = [CLI, "bench", `127.0.0.1:${server.port}`, "--ca", files.ca, "-c", "100", "-s", "1KiB"];
-	const client = spawn(BUN, [...args, "-d", `${DURATION}ms`, "--warmup", `${WARMUP}ms`, "--json"], {
-		stdio: ["ignore", "pipe", "inherit"],
-	});
-	let out = "";
-	client.stdout.on("data", (d: Buffer) => {
-		out += d;
-	});
-	const done = new Promise<number>((resolve) => client.once("exit", (code) => resolve(code ?? 1)));
+function measure(server: Server): Promise<Ping> {
 	const pid = server.child.pid as number;
-	await pause(WARMUP + EDGE);
-	const cpu0 = cpuNanoseconds(pid);
-	const t0 = performance.now();
-	await pause(DURATION - 2 * EDGE);
-	const cpu1 = cpuNanoseconds(pid);
-	const seconds = (performance.now() - t0) / 1000;
-	if ((await done) !== 0) throw new Error(`bench failed: ${out}`);
-	const { msgPerSecond } = JSON.parse(out) as { msgPerSecond: number };
-	return { msgPerSecond, cpuPerMessage: (cpu1 - cpu0) / 1000 / (msgPerSecond * seconds) };
+	return pingpong({
+		port: server.port,
+		flags: ["--ca", files.ca, "-c", "100", "-s", "1KiB"],
+		duration: DURATION,
+		warmup: WARMUP,
+		edge: EDGE,
+		cpu: () => cpuNanoseconds(pid),
+	});
 }
 
 function connectTls(port: number): Promise<tls.TLSSocket> {
@@ -233,7 +224,7 @@ const median = (xs: readonly number[]) => {
 };
 
 type Sample = {
-	ping: { msgPerSecond: number; cpuPerMessage: number };
+	ping: Ping;
 	hs: Handshakes;
 	idle: number;
 	neverReads: number;
@@ -246,7 +237,7 @@ try {
 			const spec = SERVERS[(i + round) % SERVERS.length] as (typeof SERVERS)[number];
 			const server = await startServer(spec.command);
 			try {
-				const ping = await pingpong(server);
+				const ping = await measure(server);
 				const hs = await handshakes(server);
 				const idleKiB = await idle(server);
 				const stuck = await neverReads(server);

@@ -24,6 +24,7 @@ import { encodeProxyHeader, type TcpAddress } from "@echo-cli/core";
 import { readyFileAddress } from "@echo-cli/core/testing";
 import { parseDuration } from "../apps/cli/src/options.ts";
 import { BUN, CLI } from "./matrix.ts";
+import { type Ping, pingpong } from "./pingpong.ts";
 import { cpuNanoseconds } from "./proc.ts";
 import { writeSection } from "./section.ts";
 
@@ -39,7 +40,6 @@ const DURATION = parseDuration(values.duration, "--duration");
 const WARMUP = 1000;
 /** Kept clear of each end of the measured window. */
 const EDGE = 250;
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let made = 0;
 
 const RUNTIMES = [
@@ -87,37 +87,21 @@ function treeCpu(pid: number): number {
 	return total;
 }
 
-/** `echo-cli bench` against `port`; msg/s and server CPU µs per message over the measured window. */
-interface Ping {
-	readonly msgPerSecond: number;
-	readonly cpuPerMessage: number;
-}
-
 interface Churn {
 	readonly perSecond: number;
 	readonly cpuPerConnection: number;
 }
 
-async function pingpong(server: Server): Promise<Ping> {
-	const args = [CLI, "bench", `127.0.0.1:${server.port}`, "-c", "100", "-s", "1KiB"];
-	const client = spawn(BUN, [...args, "-d", `${DURATION}ms`, "--warmup", `${WARMUP}ms`, "--json"], {
-		stdio: ["ignore", "pipe", "inherit"],
-	});
-	let out = "";
-	client.stdout.on("data", (d: Buffer) => {
-		out += d;
-	});
-	const done = new Promise<number>((resolve) => client.once("exit", (code) => resolve(code ?? 1)));
+function measure(server: Server): Promise<Ping> {
 	const pid = server.child.pid as number;
-	await pause(WARMUP + EDGE);
-	const cpu0 = treeCpu(pid);
-	const t0 = performance.now();
-	await pause(DURATION - 2 * EDGE);
-	const cpu1 = treeCpu(pid);
-	const seconds = (performance.now() - t0) / 1000;
-	if ((await done) !== 0) throw new Error(`bench failed: ${out}`);
-	const { msgPerSecond } = JSON.parse(out) as { msgPerSecond: number };
-	return { msgPerSecond, cpuPerMessage: (cpu1 - cpu0) / 1000 / (msgPerSecond * seconds) };
+	return pingpong({
+		port: server.port,
+		flags: ["-c", "100", "-s", "1KiB"],
+		duration: DURATION,
+		warmup: WARMUP,
+		edge: EDGE,
+		cpu: () => treeCpu(pid),
+	});
 }
 
 /** Connections per second from 8 loops of connect, (header,) 64 B, FIN, echo to the end; and server CPU µs per connection. */
@@ -194,7 +178,7 @@ for (const { runtime, driver, command } of RUNTIMES) {
 		] as const) {
 			const server = await startCli(command, extra);
 			try {
-				samples[key].push(await pingpong(server));
+				samples[key].push(await measure(server));
 			} finally {
 				await server.stop();
 			}
