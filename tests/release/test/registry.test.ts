@@ -154,6 +154,23 @@ async function echoOnce(port: number, bytes: number[]): Promise<number[]> {
 
 const userEnv = () => ({ npm_config_registry: registry, NPM_CONFIG_REGISTRY: registry, BUN_CONFIG_REGISTRY: registry });
 
+/** `npx -y @echo-cli/cli --port 0 ...args` from a home of its own, once it is listening; `gone` settles when its stdout closes. */
+async function npxCli(name: string, args: readonly string[]) {
+	const home = join(work, `${name}-home`);
+	mkdirSync(home, { recursive: true });
+	const ready = join(work, `${name}.ready`);
+	const npx = spawn("npx", ["-y", "@echo-cli/cli", ...args, "--port", "0", "--ready-file", ready], {
+		cwd: home,
+		env: { ...process.env, ...userEnv(), npm_config_cache: join(work, "npm-cache") },
+		stdio: ["ignore", "pipe", "pipe"],
+	});
+	children.push(npx);
+	const output = stdoutOf(npx);
+	const gone = new Promise<void>((resolve) => npx.stdout.once("close", () => resolve()));
+	const port = await readyPort(ready, npx, `npx ${args.join(" ")}`.trim());
+	return { npx, output, gone, port };
+}
+
 describe("published to a registry on loopback", () => {
 	test("release published all four packages at the same version and tagged them", async () => {
 		for (const name of ["@echo-cli/core", "@echo-cli/driver-node", "@echo-cli/driver-bun", "@echo-cli/cli"]) {
@@ -167,18 +184,7 @@ describe("published to a registry on loopback", () => {
 	});
 
 	test("npx -y @echo-cli/cli serves echo, and a SIGTERM to npx drains it and frees the port", async () => {
-		const home = join(work, "npx-home");
-		mkdirSync(home, { recursive: true });
-		const ready = join(work, "npx.ready");
-		const npx = spawn("npx", ["-y", "@echo-cli/cli", "--port", "0", "--ready-file", ready], {
-			cwd: home,
-			env: { ...process.env, ...userEnv(), npm_config_cache: join(work, "npm-cache") },
-			stdio: ["ignore", "pipe", "pipe"],
-		});
-		children.push(npx);
-		const output = stdoutOf(npx);
-		const gone = new Promise<void>((resolve) => npx.stdout.once("close", () => resolve()));
-		const port = await readyPort(ready, npx, "npx");
+		const { npx, output, gone, port } = await npxCli("npx", []);
 		expect(await echoOnce(port, [0, 255, 7])).toEqual([0, 255, 7]);
 		expect(output.text).toContain(`listening on tcp://127.0.0.1:${port} (driver node, Node`);
 		npx.kill("SIGTERM");
@@ -188,23 +194,8 @@ describe("published to a registry on loopback", () => {
 	}, 120_000);
 
 	test("npx -y @echo-cli/cli --tls makes a certificate (selfsigned installed as an ordinary dependency) and serves TLS verified against --cert-out", async () => {
-		const home = join(work, "npx-tls-home");
-		mkdirSync(home, { recursive: true });
-		const ready = join(work, "npx-tls.ready");
 		const certificate = join(work, "npx-tls.pem");
-		const npx = spawn(
-			"npx",
-			["-y", "@echo-cli/cli", "--tls", "--cert-out", certificate, "--port", "0", "--ready-file", ready],
-			{
-				cwd: home,
-				env: { ...process.env, ...userEnv(), npm_config_cache: join(work, "npm-cache") },
-				stdio: ["ignore", "pipe", "pipe"],
-			},
-		);
-		children.push(npx);
-		const output = stdoutOf(npx);
-		const gone = new Promise<void>((resolve) => npx.stdout.once("close", () => resolve()));
-		const port = await readyPort(ready, npx, "npx --tls");
+		const { npx, output, gone, port } = await npxCli("npx-tls", ["--tls", "--cert-out", certificate]);
 		const echoed = await new Promise<number[]>((resolve, reject) => {
 			const socket = tls.connect({
 				port,
