@@ -4,8 +4,7 @@ import { createPrivateKey } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import tls from "node:tls";
-import { assertBytes } from "@echo-cli/core/testing";
+import { assertBytes, readAll, referenceTlsClient, within } from "@echo-cli/core/testing";
 import { certificateAuthority, selfSignedCertificate } from "@echo-cli/core/tls";
 import { connect, eventually, expectOneLineError, killAll, type Runtime, readToEnd, run, start } from "./harness.ts";
 
@@ -157,20 +156,18 @@ for (const [runtime, driver] of combos) {
 	});
 }
 
-/** A node:tls client trusting `caFile`: sends `bytes`, half-closes, resolves to what came back before the server's end. */
-function tlsEcho(port: number, caFile: string, bytes: Uint8Array): Promise<Uint8Array> {
-	return new Promise((resolve, reject) => {
-		const socket = tls.connect({ port, host: "127.0.0.1", ca: readFileSync(caFile, "utf8"), allowHalfOpen: true });
-		const chunks: Buffer[] = [];
-		socket.on("data", (d: Buffer) => chunks.push(d));
-		socket.once("error", reject);
-		socket.once("end", () => {
-			socket.end();
-			resolve(new Uint8Array(Buffer.concat(chunks)));
-		});
-		socket.once("secureConnect", () => socket.end(bytes));
-		setTimeout(() => reject(new Error("no TLS echo within 10 s")), 10_000).unref();
-	});
+/** The kit's node:tls client trusting `caFile`: sends `bytes`, half-closes, resolves to what came back before the server's end. */
+async function tlsEcho(port: number, caFile: string, bytes: Uint8Array): Promise<Uint8Array> {
+	const client = referenceTlsClient({ ca: readFileSync(caFile, "utf8") });
+	const c = await client.connect({ transport: "tcp", host: "127.0.0.1", port, family: "IPv4" });
+	const echoed = readAll(c);
+	await c.write(bytes);
+	await c.end();
+	try {
+		return await within(echoed, 10_000, "no TLS echo");
+	} finally {
+		c.close();
+	}
 }
 
 for (const [runtime, driver] of combos) {
