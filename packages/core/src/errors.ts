@@ -43,6 +43,24 @@ export class ConnectionError extends Error {
 	}
 }
 
+export type DatagramErrorReason =
+	/** Larger than the largest datagram of the socket's family. */
+	| "too-large"
+	/** Not a numeric address of the socket's family, or a port out of range. */
+	| "bad-address"
+	/** The socket is closed. */
+	| "closed";
+
+/** A datagram could not be sent; nothing was sent. */
+export class DatagramError extends Error {
+	override readonly name = "DatagramError";
+	readonly reason: DatagramErrorReason;
+	constructor(reason: DatagramErrorReason, message: string) {
+		super(message);
+		this.reason = reason;
+	}
+}
+
 export type MisuseErrorReason = "concurrent-read" | "concurrent-accept" | "write-after-end";
 
 /** The caller broke the contract; this is a bug in the calling code. */

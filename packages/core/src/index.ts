@@ -20,6 +20,8 @@ export { echo, echoByReads } from "./echo.ts";
 export {
 	ConnectionError,
 	type ConnectionErrorReason,
+	DatagramError,
+	type DatagramErrorReason,
 	ListenError,
 	type ListenErrorReason,
 	MisuseError,

@@ -1,1 +1,2 @@
+export { BunDatagramDriver } from "./datagram.ts";
 export { BunDriver } from "./driver.ts";

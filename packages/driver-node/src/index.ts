@@ -1,1 +1,2 @@
+export { NodeDatagramDriver } from "./datagram.ts";
 export { NodeDriver, type NodeDriverOptions, reusePortAvailable } from "./driver.ts";

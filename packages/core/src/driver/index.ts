@@ -4,6 +4,7 @@
  * Applications need only `@echo-cli/core`.
  */
 
+export { BaseDatagramSocket, udpAddress } from "../datagram/base-socket.ts";
 export { connectionErrorFrom, errorCode, listenErrorFrom } from "../errors.ts";
 export { hostPort, sharedHost, socketAddress, tcpAddress, UNNAMED_PEER } from "../format.ts";
 export { tlsHandshakeError } from "../tls/handshake-error.ts";

@@ -19,6 +19,13 @@ export {
 export type { ConformanceCase, ConformanceTarget, KitCase } from "./cases.ts";
 export { check, outcome, pause, readAll, readExactly, rejection, within } from "./checks.ts";
 export { conformance } from "./conformance.ts";
+export {
+	type DatagramClient,
+	type DatagramPeer,
+	driverDatagramClient,
+	referenceDatagramClient,
+} from "./datagram-client.ts";
+export { type DatagramTarget, datagramConformance } from "./datagram-conformance.ts";
 export { type EchoServer, type EchoServerOptions, startEchoServer, withEchoServer } from "./echo-server.ts";
 export { collect, freePort, type ServedDriver, tcpHarness, tryConnect, writeUntilStalled } from "./harness.ts";
 export { type ReadyFileOptions, readyFileAddress, readyFileRecord } from "./ready-file.ts";

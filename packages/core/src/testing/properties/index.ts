@@ -259,5 +259,16 @@ export async function sameAcrossServers(
 		runParameters(numRuns, parameters),
 	);
 }
+export {
+	assertSameDatagrams,
+	compareBytes,
+	type DatagramPropertyTarget,
+	type DatagramSpec,
+	datagramArb,
+	datagramProperties,
+	type FaultyExchange,
+	faultyExchange,
+} from "./datagram.ts";
+export { type DatagramFaultPropertyTarget, datagramFaultProperties } from "./datagram-faults.ts";
 export { type FaultPropertyCase, type FaultPropertyTarget, faultProperties } from "./faults.ts";
 export { runParameters } from "./run.ts";
