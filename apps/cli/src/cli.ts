@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { createRequire } from "node:module";
 import { BENCH_HELP, benchCommand, parseBench } from "./bench/command.ts";
+import { HELP } from "./help.ts";
 import { Logger } from "./log.ts";
-import { HELP, parseCommand } from "./options.ts";
+import { parseCommand } from "./options.ts";
 import { commandArgs, loadDriver, rerunUnderBun, workerSharing } from "./runtime.ts";
 import { serveCommand } from "./serve-command.ts";
 import { UsageError } from "./usage-error.ts";

@@ -1,9 +1,11 @@
 import type { Address } from "@echo-cli/core";
 import { formatAddress } from "@echo-cli/core";
+import { type DatagramServerStats, formatUdpAddress, type UdpAddress } from "@echo-cli/core/datagram";
 import { formatBytes, formatDuration, plural } from "./format.ts";
 import { hexLines } from "./hex-lines.ts";
 import type { LogFormat } from "./options.ts";
 import type { TlsLine } from "./tls.ts";
+import { type UdpLine, udpBanner, udpSummary } from "./udp/banner.ts";
 
 export interface ConnectionLine {
 	readonly bytesIn: number;
@@ -36,7 +38,8 @@ export interface SummaryLine {
 }
 
 export interface ListeningLine {
-	readonly address: Address;
+	/** TCP's or the unix socket's address; with --udp-only, UDP's. */
+	readonly address: Address | UdpAddress;
 	readonly driver: string;
 	readonly runtime: string;
 	readonly faults?: { readonly faults: readonly string[]; readonly seed: number } | undefined;
@@ -46,6 +49,7 @@ export interface ListeningLine {
 	/** The metrics URL, with --metrics. */
 	readonly metrics?: string | undefined;
 	readonly tls?: TlsLine | undefined;
+	readonly udp?: UdpLine | undefined;
 }
 
 export interface Streams {
@@ -87,8 +91,8 @@ export class Logger {
 
 	listening(info: ListeningLine): void {
 		if (this.#quiet) return;
-		const { address, driver, runtime, faults, proxyProtocol = false, workers, metrics, tls } = info;
-		const uri = formatAddress(address);
+		const { address, driver, runtime, faults, proxyProtocol = false, workers, metrics, tls, udp } = info;
+		const uri = address.transport === "udp" ? formatUdpAddress(address) : formatAddress(address);
 		const fields = {
 			address: uri,
 			driver,
@@ -98,6 +102,13 @@ export class Logger {
 			...(workers ? { workers: workers.count, sharing: workers.sharing } : {}),
 			...(metrics ? { metrics } : {}),
 			...(tls ? { tls } : {}),
+			...(udp
+				? {
+						udp: formatUdpAddress(udp.address),
+						udpRate: udp.rate ?? "off",
+						...(udp.faults.length > 0 ? { udpFaults: udp.faults } : {}),
+					}
+				: {}),
 		};
 		if (this.#json("stdout", "info", "listening", fields)) return;
 		const by = workers ? `, ${plural(workers.count, "worker")} sharing the port by ${workers.sharing}` : "";
@@ -113,6 +124,8 @@ export class Logger {
 				banner += tls.trustFile ? `, written to ${tls.trustFile}` : "; --cert-out FILE writes it for clients";
 			if (tls.clientAuth) banner += "\nclient certificates required (--client-auth)";
 			banner += `\ntry it: ${tls.command}`;
+		} else if (address.transport === "udp") {
+			// The banner's UDP lines say how to try it.
 		} else if (address.transport === "tcp") {
 			const host = address.host === "0.0.0.0" ? "127.0.0.1" : address.host === "::" ? "::1" : address.host;
 			const family = host.includes(":") ? "TCP6" : "TCP4";
@@ -122,6 +135,7 @@ export class Logger {
 		} else {
 			banner += `\ntry it: nc -U ${address.path}`;
 		}
+		if (udp) banner += `\n${udpBanner(udp)}`;
 		// One write, so that a reader of the first line also has the second.
 		this.#streams.stdout.write(`${banner}\n`);
 	}
@@ -174,25 +188,17 @@ export class Logger {
 		);
 	}
 
-	summary(line: SummaryLine): void {
+	/** The exit summary: TCP's (undefined with --udp-only), then UDP's. */
+	summary(line: SummaryLine | undefined, udp?: DatagramServerStats): void {
 		if (this.#quiet) return;
-		if (this.#json("stdout", "info", "summary", { ...line })) return;
-		const extra = [
-			line.idle > 0 ? `${line.idle} idle` : "",
-			line.stalled > 0 ? `${line.stalled} stalled` : "",
-			line.refused > 0 ? `${line.refused} refused` : "",
-			line.probes > 0 ? `${plural(line.probes, "probe")}` : "",
-			line.badProxyHeaders ? `${plural(line.badProxyHeaders, "bad PROXY header")}` : "",
-			line.aborted > 0 ? `${plural(line.aborted, "peer")} still connected at the drain timeout, disconnected` : "",
-		].filter(Boolean);
-		const faults = Object.entries(line.faults ?? {})
-			.map(([name, count]) => `${name} ${count}`)
-			.join(", ");
-		this.#streams.stdout.write(
-			`served ${plural(line.accepted, "connection")}, echoed ${formatBytes(line.bytesOut)} ` +
-				`(${line.bytesOut} bytes), ${plural(line.errors, "error")}${extra.map((e) => `, ${e}`).join("")}` +
-				`${faults ? `; faults: ${faults}` : ""}\n`,
-		);
+		if (this.#json("stdout", "info", "summary", { ...line, ...(udp ? { udp } : {}) })) return;
+		if (line) this.#streams.stdout.write(`${tcpSummary(line)}\n`);
+		if (udp) this.#streams.stdout.write(`${udpSummary(udp)}\n`);
+	}
+	/** A datagram that got no reply, or whose reply was lost here, with --verbose. */
+	datagramDropped(peer: string, reason: string, why: string): void {
+		if (this.#json("stderr", "info", "dropped", { peer, reason })) return;
+		this.#streams.stderr.write(`${peer} dropped: ${why}\n`);
 	}
 
 	#json(stream: keyof Streams, level: string, event: string, fields: Record<string, unknown>): boolean {
@@ -211,4 +217,24 @@ export class Logger {
 	#paint(stream: keyof Streams, code: string, text: string): string {
 		return this.#color(this.#streams[stream]) ? `\x1b[${code}m${text}\x1b[0m` : text;
 	}
+}
+
+/** `served 3 connections, echoed 1.0 KiB (1024 bytes), 0 errors, 1 probe`. */
+function tcpSummary(line: SummaryLine): string {
+	const extra = [
+		line.idle > 0 ? `${line.idle} idle` : "",
+		line.stalled > 0 ? `${line.stalled} stalled` : "",
+		line.refused > 0 ? `${line.refused} refused` : "",
+		line.probes > 0 ? `${plural(line.probes, "probe")}` : "",
+		line.badProxyHeaders ? `${plural(line.badProxyHeaders, "bad PROXY header")}` : "",
+		line.aborted > 0 ? `${plural(line.aborted, "peer")} still connected at the drain timeout, disconnected` : "",
+	].filter(Boolean);
+	const faults = Object.entries(line.faults ?? {})
+		.map(([name, count]) => `${name} ${count}`)
+		.join(", ");
+	return (
+		`served ${plural(line.accepted, "connection")}, echoed ${formatBytes(line.bytesOut)} ` +
+		`(${line.bytesOut} bytes), ${plural(line.errors, "error")}${extra.map((e) => `, ${e}`).join("")}` +
+		`${faults ? `; faults: ${faults}` : ""}`
+	);
 }

@@ -1,4 +1,5 @@
 import { type Address, formatAddress, type ServerStats } from "@echo-cli/core";
+import { DATAGRAM_DROP_REASONS, type DatagramServerStats } from "@echo-cli/core/datagram";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ReportedOutcome } from "./tally.ts";
 
@@ -28,6 +29,7 @@ export class ServerMetrics {
 	readonly #clients: Counter<"address">;
 	readonly #faults: Counter<"fault">;
 	readonly #clientSeen = new Set<string>();
+	#datagrams: (() => DatagramServerStats | undefined) | undefined;
 
 	constructor(stats: () => ServerStats | undefined) {
 		const registers = [this.registry];
@@ -46,6 +48,21 @@ export class ServerMetrics {
 				},
 			});
 		};
+		const datagrams = () => this.#datagrams?.();
+		new Counter({
+			name: "echo_udp_datagrams_total",
+			help: "UDP datagrams (with --udp): received, echoed (replies sent), and dropped by reason (reserved-port, rate-limit, fault, backlog, receive-queue, send-busy, send-error).",
+			labelNames: ["result"],
+			registers,
+			collect() {
+				const current = datagrams();
+				if (!current) return;
+				this.reset();
+				this.inc({ result: "received" }, current.received);
+				this.inc({ result: "echoed" }, current.echoed);
+				for (const reason of DATAGRAM_DROP_REASONS) this.inc({ result: reason }, current.dropped[reason]);
+			},
+		});
 		mirrored("echo_connections_accepted_total", "Connections accepted.", (s) => s.accepted);
 		mirrored("echo_received_bytes_total", "Bytes received from clients.", (s) => s.bytesIn);
 		mirrored("echo_sent_bytes_total", "Bytes handed to the OS for clients.", (s) => s.bytesOut);
@@ -87,6 +104,11 @@ export class ServerMetrics {
 			labelNames: ["fault"],
 			registers,
 		});
+	}
+
+	/** Reads UDP's counters from `stats` at each scrape. */
+	datagrams(stats: () => DatagramServerStats | undefined): void {
+		this.#datagrams = stats;
 	}
 
 	refused(reason: RefusedReason): void {

@@ -1,5 +1,6 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { type Address, listeningLine } from "@echo-cli/core";
+import type { UdpAddress } from "@echo-cli/core/datagram";
 
 /**
  * Writes the JSON listening event to `path` for scripts that start the server
@@ -7,10 +8,15 @@ import { type Address, listeningLine } from "@echo-cli/core";
  * place, so a reader that sees the file sees the whole line. The file is
  * removed when the process exits, so a stale file never names a dead server.
  */
-export function writeReadyFile(path: string, address: Address, metrics?: string): void {
+/** `extra`: more fields of the event, such as `metrics` and `udp`. */
+export function writeReadyFile(
+	path: string,
+	address: Address | UdpAddress,
+	extra: Readonly<Record<string, string>> = {},
+): void {
 	const temporary = `${path}.${process.pid}.tmp`;
 	try {
-		writeFileSync(temporary, `${listeningLine(address, metrics ? { metrics } : {})}\n`);
+		writeFileSync(temporary, `${listeningLine(address, extra)}\n`);
 		renameSync(temporary, path);
 	} catch (error) {
 		rmSync(temporary, { force: true });

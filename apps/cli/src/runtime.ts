@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { Driver } from "@echo-cli/core";
-import { NodeDriver, reusePortAvailable } from "@echo-cli/driver-node";
+import type { DatagramDriver } from "@echo-cli/core/datagram";
+import { NodeDatagramDriver, NodeDriver, reusePortAvailable } from "@echo-cli/driver-node";
 import type { DriverChoice } from "./options.ts";
 import { LAUNCHER_ENV } from "./parent.ts";
 import { UsageError } from "./usage-error.ts";
@@ -22,6 +23,13 @@ export async function loadDriver(choice: DriverChoice): Promise<Driver | undefin
 	// Loaded only on Bun: the package exports nothing under Node's conditions.
 	const { BunDriver } = await import("@echo-cli/driver-bun");
 	return new BunDriver();
+}
+
+/** The datagram driver that goes with the stream driver `name` (only `node` and `bun` reach here). */
+export async function loadDatagramDriver(name: string): Promise<DatagramDriver> {
+	if (name !== "bun") return new NodeDatagramDriver();
+	const { BunDatagramDriver } = await import("@echo-cli/driver-bun");
+	return new BunDatagramDriver();
 }
 
 /**

@@ -6,7 +6,8 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readyFileAddress } from "@echo-cli/core/testing";
+import { parseUdpAddress } from "@echo-cli/core/datagram";
+import { readyFileAddress, readyFileRecord } from "@echo-cli/core/testing";
 
 /** The built CLI: what `npx`/`bunx` run. */
 export const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
@@ -111,6 +112,34 @@ export async function readyAddress(
 	});
 	if (address.transport !== "tcp") throw new Error(`the CLI listens on ${JSON.stringify(address)}, not on TCP`);
 	return { host: address.host, port: address.port };
+}
+
+/**
+ * Starts the CLI with UDP (`args` has --udp or --udp-only) on a free port, and
+ * learns the UDP port (and TCP's, when served) from its `--ready-file`.
+ */
+export async function startUdp(
+	runtime: Runtime,
+	args: readonly string[],
+	env: Record<string, string> = {},
+	prefix: readonly string[] = [],
+): Promise<Run & { udpPort: number; tcpPort: number | undefined }> {
+	const file = readyPath();
+	const r = run(runtime, ["--port", "0", "--ready-file", file, ...args], env, prefix);
+	const gone = () => (r.child.exitCode !== null ? `the CLI exited early: ${r.stderr()}` : undefined);
+	const { address, fields } = await readyFileRecord(file, { gone }).catch((error: Error) => {
+		throw new Error(`${error.message}; stderr: ${r.stderr()}`);
+	});
+	const udp = typeof fields.udp === "string" ? parseUdpAddress(fields.udp) : undefined;
+	if (!udp) throw new Error(`the ready file names no UDP address: ${JSON.stringify(fields)}`);
+	if (!args.includes("--quiet") && !args.includes("-q")) {
+		await eventually(
+			() => /try UDP: |"event":"listening"/.test(r.stdout()),
+			5000,
+			() => `no banner after the ready file; stderr: ${r.stderr()}`,
+		);
+	}
+	return { ...r, udpPort: udp.port, tcpPort: address.transport === "tcp" ? address.port : undefined };
 }
 
 /** Starts the CLI with exactly `args` and waits until it says where it listens. */

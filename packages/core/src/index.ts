@@ -39,7 +39,7 @@ export {
 	withFaults,
 } from "./faults/index.ts";
 export { formatAddress, parseAddress } from "./format.ts";
-export { listeningLine, parseListening } from "./listening.ts";
+export { listeningLine, parseListening, parseListeningRecord } from "./listening.ts";
 export { MemoryDriver, type MemoryDriverOptions } from "./memory.ts";
 export {
 	DEFAULT_PROXY_HEADER_TIMEOUT,

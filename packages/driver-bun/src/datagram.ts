@@ -1,12 +1,11 @@
-import type { BindOptions, DatagramDriver, DatagramSocket, UdpAddress } from "@echo-cli/core/datagram";
 import {
-	BaseDatagramSocket,
-	bindAddress,
-	errorCode,
-	hostPort,
-	listenErrorFrom,
-	udpAddress,
-} from "@echo-cli/core/driver";
+	type BindOptions,
+	type DatagramDriver,
+	type DatagramSocket,
+	formatUdpAddress,
+	type UdpAddress,
+} from "@echo-cli/core/datagram";
+import { BaseDatagramSocket, bindAddress, errorCode, listenErrorFrom, udpAddress } from "@echo-cli/core/driver";
 
 type UdpSocket = Bun.udp.Socket<"uint8array">;
 
@@ -41,7 +40,7 @@ export class BunDatagramDriver implements DatagramDriver {
 				},
 			});
 		} catch (error) {
-			throw listenErrorFrom(error, hostPort(host, port));
+			throw listenErrorFrom(error, formatUdpAddress(udpAddress(host, port, family)));
 		}
 		socket = new BunDatagramSocket(udp, udpAddress(udp.address.address, udp.port, family), options.receiveQueue);
 		return socket;

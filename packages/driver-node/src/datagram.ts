@@ -1,14 +1,13 @@
 import dgram from "node:dgram";
 import { ListenError } from "@echo-cli/core";
-import type { BindOptions, DatagramDriver, DatagramSocket, UdpAddress } from "@echo-cli/core/datagram";
 import {
-	BaseDatagramSocket,
-	bindAddress,
-	errorCode,
-	hostPort,
-	listenErrorFrom,
-	udpAddress,
-} from "@echo-cli/core/driver";
+	type BindOptions,
+	type DatagramDriver,
+	type DatagramSocket,
+	formatUdpAddress,
+	type UdpAddress,
+} from "@echo-cli/core/datagram";
+import { BaseDatagramSocket, bindAddress, errorCode, listenErrorFrom, udpAddress } from "@echo-cli/core/driver";
 
 /**
  * How many datagrams may wait in libuv's send queue before `send()` drops
@@ -33,12 +32,13 @@ export class NodeDatagramDriver implements DatagramDriver {
 	async bind(options: BindOptions = {}): Promise<DatagramSocket> {
 		const port = options.port ?? 0;
 		const { host, family } = await bindAddress(options.host ?? "127.0.0.1", port);
+		const where = formatUdpAddress(udpAddress(host, port, family));
 		const socket = dgram.createSocket({
 			type: family === "IPv6" ? "udp6" : "udp4",
 			...(options.receiveBufferSize ? { recvBufferSize: options.receiveBufferSize } : {}),
 		});
 		await new Promise<void>((resolve, reject) => {
-			const failed = (error: Error) => reject(listenErrorFrom(error, hostPort(host, port)));
+			const failed = (error: Error) => reject(listenErrorFrom(error, where));
 			socket.once("error", failed);
 			socket.bind({ port, address: host, exclusive: true }, () => {
 				socket.off("error", failed);
@@ -46,7 +46,7 @@ export class NodeDatagramDriver implements DatagramDriver {
 			});
 		}).catch((error: unknown) => {
 			socket.close();
-			throw error instanceof ListenError ? error : listenErrorFrom(error, hostPort(host, port));
+			throw error instanceof ListenError ? error : listenErrorFrom(error, where);
 		});
 		const bound = socket.address();
 		return new NodeDatagramSocket(socket, udpAddress(bound.address, bound.port, family), options.receiveQueue);

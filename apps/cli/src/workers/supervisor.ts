@@ -226,7 +226,8 @@ export async function superviseCommand(
 	started = true;
 
 	try {
-		if (config.readyFile !== undefined) writeReadyFile(config.readyFile, address, endpoint?.url);
+		if (config.readyFile !== undefined)
+			writeReadyFile(config.readyFile, address, endpoint ? { metrics: endpoint.url } : {});
 	} catch (error) {
 		log.error((error as Error).message);
 		stopping = true;

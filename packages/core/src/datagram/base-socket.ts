@@ -21,6 +21,14 @@ export function formatUdpAddress(address: UdpAddress): string {
 	return `udp://${hostPort(address.host, address.port)}`;
 }
 
+/** The address {@link formatUdpAddress} wrote, or undefined for anything else. */
+export function parseUdpAddress(text: string): UdpAddress | undefined {
+	const match = /^udp:\/\/(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+	const port = Number(match?.[3]);
+	if (!match || port > 65535) return undefined;
+	return udpAddress((match[1] ?? match[2]) as string, port, match[1] !== undefined ? "IPv6" : "IPv4");
+}
+
 /**
  * Everything datagram drivers share: the bounded receive queue and its one
  * waiter, the checks every send makes, the counters and closing. A driver

@@ -4,7 +4,7 @@
  * faults.
  */
 
-export { formatUdpAddress, udpAddress } from "./base-socket.ts";
+export { formatUdpAddress, parseUdpAddress, udpAddress } from "./base-socket.ts";
 export {
 	type BindOptions,
 	type Datagram,

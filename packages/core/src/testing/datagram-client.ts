@@ -9,12 +9,14 @@ export interface DatagramPeer {
 	send(bytes: Uint8Array, host: string, port: number): void;
 	/** The next datagram that came back, or `null` after `ms` without one. */
 	next(ms: number): Promise<Uint8Array | null>;
+	/** Idempotent. */
 	close(): void;
 }
 
 /** What a datagram suite talks to the driver with, sharing no code with it. */
 export interface DatagramClient {
-	open(host: string): Promise<DatagramPeer>;
+	/** A client socket on `host`, bound to `port` (default 0: any free port). */
+	open(host: string, port?: number): Promise<DatagramPeer>;
 	/** A plain echo server to check the driver's own sending against. */
 	echoServer(host: string): Promise<{ readonly port: number; close(): void }>;
 }
@@ -49,11 +51,17 @@ class Inbox {
 
 const typeOf = (host: string): "udp4" | "udp6" => (host.includes(":") ? "udp6" : "udp4");
 
-async function bound(host: string): Promise<dgram.Socket> {
+async function bound(host: string, port = 0): Promise<dgram.Socket> {
 	const socket = dgram.createSocket({ type: typeOf(host), recvBufferSize: 4 * 1024 * 1024 });
 	// A send to a port that went away is reported here; a test client ignores it.
 	socket.on("error", () => {});
-	await new Promise<void>((resolve) => socket.bind(0, host, resolve));
+	await new Promise<void>((resolve, reject) => {
+		socket.once("error", reject);
+		socket.bind(port, host, () => {
+			socket.off("error", reject);
+			resolve();
+		});
+	});
 	return socket;
 }
 
@@ -62,15 +70,19 @@ async function bound(host: string): Promise<dgram.Socket> {
  * drivers' code: what the datagram suite checks every driver with.
  */
 export const referenceDatagramClient: DatagramClient = {
-	async open(host) {
-		const socket = await bound(host);
+	async open(host, port) {
+		const socket = await bound(host, port);
 		const inbox = new Inbox();
 		socket.on("message", (message: Uint8Array) => inbox.push(new Uint8Array(message)));
+		let open = true;
 		return {
 			port: socket.address().port,
 			send: (bytes, to, port) => socket.send(bytes, port, to),
 			next: (ms) => inbox.next(ms),
-			close: () => socket.close(),
+			close() {
+				if (open) socket.close();
+				open = false;
+			},
 		};
 	},
 	async echoServer(host) {
@@ -85,8 +97,8 @@ export const referenceDatagramClient: DatagramClient = {
 /** A client made of the driver's own sockets: for the memory driver, which no real socket reaches. */
 export function driverDatagramClient(driver: DatagramDriver): DatagramClient {
 	return {
-		async open(host) {
-			const socket: DatagramSocket = await driver.bind({ host });
+		async open(host, port) {
+			const socket: DatagramSocket = await driver.bind({ host, ...(port === undefined ? {} : { port }) });
 			const inbox = new Inbox();
 			void (async () => {
 				for await (const datagram of socket) inbox.push(datagram.bytes);

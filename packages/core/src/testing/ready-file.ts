@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { Address } from "../contract.ts";
-import { parseListening } from "../listening.ts";
+import { formatUdpAddress } from "../datagram/base-socket.ts";
+import type { UdpAddress } from "../datagram/contract.ts";
+import { parseListeningRecord } from "../listening.ts";
 
 export interface ReadyFileOptions {
 	/** Give up after this many milliseconds. Default 10 000. */
@@ -17,15 +19,21 @@ export interface ReadyFileOptions {
  * {@link readyFileRecord} returns all of it.
  */
 export async function readyFileAddress(file: string, options: ReadyFileOptions = {}): Promise<Address> {
-	const record = await readyFileRecord(file, options);
-	return record.address;
+	const { address } = await readyFileRecord(file, options);
+	if (address.transport === "udp")
+		throw new Error(`the server in ${file} serves UDP only, at ${formatUdpAddress(address)}`);
+	return address;
 }
 
-/** Like {@link readyFileAddress}, with every field of the record. */
+/**
+ * Like {@link readyFileAddress}, with every field of the record. A server
+ * that serves UDP too names it in `fields.udp`; one that serves UDP only
+ * has a UDP `address`.
+ */
 export async function readyFileRecord(
 	file: string,
 	options: ReadyFileOptions = {},
-): Promise<{ readonly address: Address; readonly fields: Readonly<Record<string, unknown>> }> {
+): Promise<{ readonly address: Address | UdpAddress; readonly fields: Readonly<Record<string, unknown>> }> {
 	const ms = options.ms ?? 10_000;
 	const started = Date.now();
 	for (;;) {
@@ -35,8 +43,8 @@ export async function readyFileRecord(
 		} catch {
 			// Not there yet.
 		}
-		const address = parseListening(text);
-		if (address) return { address, fields: JSON.parse(text) as Record<string, unknown> };
+		const record = parseListeningRecord(text);
+		if (record) return record;
 		const why = options.gone?.();
 		if (why !== undefined) throw new Error(`no ready file in ${file}: ${why}`);
 		if (Date.now() - started > ms) throw new Error(`no ready file in ${file} after ${ms} ms`);

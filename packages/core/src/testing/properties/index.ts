@@ -266,6 +266,7 @@ export {
 	type DatagramSpec,
 	datagramArb,
 	datagramProperties,
+	drain,
 	type FaultyExchange,
 	faultyExchange,
 } from "./datagram.ts";
