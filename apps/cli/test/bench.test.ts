@@ -5,7 +5,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { selfSignedCertificate } from "@echo-cli/core/tls";
-import { CLI, killAll, type Runtime, run, start } from "./harness.ts";
+import { CLI, killAll, type Runtime, run, start, startUdp } from "./harness.ts";
 
 afterEach(killAll);
 
@@ -344,4 +344,103 @@ describe("bench --tls", () => {
 		const both = run("node", ["bench", "--ca", "x.pem", "--insecure"]);
 		expect(await both.exit()).toBe(2);
 	}, 60_000);
+});
+
+describe("bench --udp", () => {
+	for (const runtime of ["node", "bun"] as const) {
+		test(`with no address it starts a --udp-only server and reports every datagram back, none lost (${runtime})`, async () => {
+			const r = run(runtime, ["bench", "--udp", "-c", "4", "-s", "512", "-d", "1s", "--warmup", "200ms", "--json"]);
+			expect(await r.exit(20_000)).toBe(0);
+			const report = JSON.parse(r.stdout());
+			expect(report).toMatchObject({ transport: "udp", connections: 4, size: 512, lost: 0, mismatches: 0 });
+			expect(report.messages).toBeGreaterThan(0);
+			expect(report.server).toMatch(/\(driver (node|bun), .*\) \(started by bench\)$/);
+		});
+	}
+
+	test("against a server that drops 30% of replies: the loss is counted, no hang, exit 0", async () => {
+		const cli = await startUdp("node", [
+			"--udp-only",
+			"--udp-rate",
+			"off",
+			"--udp-fault",
+			"drop=30%",
+			"--fault-seed",
+			"1",
+		]);
+		const r = run("node", [
+			"bench",
+			"--udp",
+			`127.0.0.1:${cli.udpPort}`,
+			"-c",
+			"2",
+			"-d",
+			"1s",
+			"--warmup",
+			"100ms",
+			"--timeout",
+			"50ms",
+			"--json",
+		]);
+		expect(await r.exit(20_000)).toBe(0);
+		const report = JSON.parse(r.stdout());
+		expect(report.lost).toBeGreaterThan(0);
+		expect(report.messages).toBeGreaterThan(report.lost);
+		expect(report.lossPercent).toBeGreaterThan(10);
+		expect(report.lossPercent).toBeLessThan(50);
+	});
+
+	test("against a server that cuts replies: every cut reply is a mismatch, exit 1", async () => {
+		const cli = await startUdp("node", ["--udp-only", "--udp-rate", "off", "--udp-fault", "truncate=100"]);
+		const r = run("node", [
+			"bench",
+			"--udp",
+			`127.0.0.1:${cli.udpPort}`,
+			"-c",
+			"1",
+			"-s",
+			"200",
+			"-d",
+			"500ms",
+			"--warmup",
+			"0s",
+		]);
+		expect(await r.exit(20_000)).toBe(1);
+		expect(r.stderr()).toMatch(/echo-cli: \d+ replies came back wrong \(changed or cut\)/);
+	});
+
+	test("nothing listening: no reply within the timeout, exit 1 with the cause", async () => {
+		const cli = await startUdp("node", ["--udp-only"]);
+		cli.child.kill("SIGKILL");
+		await cli.exit();
+		const r = run("node", [
+			"bench",
+			"--udp",
+			`127.0.0.1:${cli.udpPort}`,
+			"-d",
+			"300ms",
+			"--warmup",
+			"0s",
+			"--timeout",
+			"100ms",
+		]);
+		expect(await r.exit(20_000)).toBe(1);
+		expect(r.stderr()).toContain("no datagram came back within 100 ms; is a UDP echo server listening there?");
+	});
+
+	for (const [args, message] of [
+		[["--udp", "--mode", "stream"], "--mode does not apply to --udp"],
+		[["--udp", "--tls"], "--tls does not apply to --udp"],
+		[["--udp", "unix:/tmp/x.sock"], "--udp needs HOST:PORT"],
+		[["--udp", "-s", "4"], "--size over --udp is at least 8 bytes"],
+		[["--udp", "-s", "70000"], "invalid --size '70000'"],
+		[["--timeout", "1s"], "--timeout needs --udp"],
+	] as const) {
+		test(`bench ${args.join(" ")} exits 2 with one line`, async () => {
+			const r = run("node", ["bench", ...args]);
+			expect(await r.exit()).toBe(2);
+			expect(r.stderr().trimEnd().split("\n")).toHaveLength(1);
+			expect(r.stderr()).toContain(message);
+		});
+	}
 });

@@ -226,6 +226,29 @@ describe("datagram faults through the CLI", () => {
 	});
 });
 
+describe("UDP metrics", () => {
+	test("--metrics counts datagrams received, echoed and dropped by reason", async () => {
+		const cli = await startUdp("node", [
+			"--udp",
+			"--metrics",
+			"127.0.0.1:0",
+			"--udp-fault",
+			"drop=50%",
+			"--fault-seed",
+			"3",
+		]);
+		const url = /metrics: (http:\S+)/.exec(cli.stdout())?.[1] as string;
+		const client = await peer();
+		for (let i = 0; i < 20; i++) client.send(Uint8Array.of(i), "127.0.0.1", cli.udpPort);
+		const echoed = (await drain(client, 300)).length;
+		const text = await (await fetch(url)).text();
+		expect(text).toContain('echo_udp_datagrams_total{result="received"} 20');
+		expect(text).toContain(`echo_udp_datagrams_total{result="echoed"} ${echoed}`);
+		expect(text).toContain(`echo_udp_datagrams_total{result="fault"} ${20 - echoed}`);
+		expect(text).toContain('echo_udp_datagrams_total{result="rate-limit"} 0');
+	});
+});
+
 describe("UDP: bad input", () => {
 	test("usage mistakes exit 2 with one line", async () => {
 		for (const [args, message] of [

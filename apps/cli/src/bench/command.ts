@@ -1,12 +1,16 @@
 import { readFileSync } from "node:fs";
 import { parseRate } from "@echo-cli/core";
+import { MAX_DATAGRAM_IPV4 } from "@echo-cli/core/datagram";
 import { parseFlags } from "../args.ts";
 import { formatDuration } from "../format.ts";
 import { type DriverChoice, parseDuration, parseSize } from "../options.ts";
 import { runtimeName } from "../runtime.ts";
 import { UsageError } from "../usage-error.ts";
-import { type LoadOptions, type LoadResult, MAX_SIZE, quantile, runLoad, STALL_MS, type Target } from "./load.ts";
+import { figures, latency, table } from "./figures.ts";
+import { type LoadOptions, type LoadResult, MAX_SIZE, runLoad, STALL_MS, type Target } from "./load.ts";
 import { startServer } from "./server.ts";
+import { udpBenchCommand } from "./udp.ts";
+import { MIN_UDP_SIZE } from "./udp-load.ts";
 
 export interface BenchConfig {
 	readonly command: "bench";
@@ -25,6 +29,8 @@ export interface BenchConfig {
 	readonly proxyProtocol: 1 | 2 | undefined;
 	/** Speak TLS: trust the certificates in `ca` (a file), or any with `insecure`. */
 	readonly tls: { readonly ca: string | undefined; readonly insecure: boolean } | undefined;
+	/** UDP pingpong instead of TCP, with this many milliseconds to wait for each reply. */
+	readonly udp: { readonly timeout: number } | undefined;
 }
 
 export const BENCH_HELP = `echo-cli bench: a load client for any echo server
@@ -53,6 +59,12 @@ Options:
                         with --tls, and its certificate is the one trusted
   --ca FILE             trust the PEM certificates in FILE instead (implies --tls)
   --insecure            do not verify the server's certificate (implies --tls)
+  --udp                 UDP pingpong: each client sends a datagram and waits for it
+                        back, whole, before the next (the first 8 bytes number it);
+                        --connections is the number of client sockets; a server
+                        started with no address then runs with --udp-only --udp-rate off
+  --timeout TIME        with --udp, how long to wait for each reply before counting
+                        the datagram as lost and sending the next (default 1s)
   --driver NAME         driver of the server started with no address (default auto)
   --json                print the result as one JSON object
   -h, --help            show this help
@@ -62,7 +74,8 @@ payload, 1 MB = 10^6 bytes), latency percentiles, errors and mismatches.
 Exits 1, with a line per cause, if any byte came back wrong, a connection
 could not be opened, the server closed or reset a connection early, sent a
 short reply, stalled for 5 s, did not answer the client's FIN, or no
-message completed.`;
+message completed. Over UDP, lost and late datagrams are counted and shown; a
+run fails if a reply came back wrong or none came back at all.`;
 
 export function parseBench(argv: readonly string[]): BenchConfig | { readonly command: "bench-help" } {
 	const config = {
@@ -81,6 +94,8 @@ export function parseBench(argv: readonly string[]): BenchConfig | { readonly co
 			tls: { type: "boolean" },
 			ca: { type: "string" },
 			insecure: { type: "boolean" },
+			udp: { type: "boolean" },
+			timeout: { type: "string" },
 			json: { type: "boolean" },
 			help: { type: "boolean", short: "h" },
 		},
@@ -123,12 +138,18 @@ export function parseBench(argv: readonly string[]): BenchConfig | { readonly co
 		values.tls || values.ca !== undefined || values.insecure
 			? { ca: values.ca, insecure: values.insecure ?? false }
 			: undefined;
+	const udp = values.udp ? { timeout: parseDuration(values.timeout ?? "1s", "--timeout") } : undefined;
+	if (!udp && values.timeout !== undefined) throw new UsageError("--timeout needs --udp");
+	if (udp) checkUdp(values, target);
 	return {
 		command: "bench",
 		target,
 		tls,
+		udp,
 		connections: Number(connections),
-		size: parseSize(values.size ?? "1KiB", "--size", MAX_SIZE, "1 byte to 4MiB"),
+		size: udp
+			? parseSize(values.size ?? "1KiB", "--size", MAX_DATAGRAM_IPV4, `${MIN_UDP_SIZE} to ${MAX_DATAGRAM_IPV4} bytes`)
+			: parseSize(values.size ?? "1KiB", "--size", MAX_SIZE, "1 byte to 4MiB"),
 		duration,
 		warmup: parseDuration(values.warmup ?? "1s", "--warmup"),
 		mode,
@@ -137,6 +158,18 @@ export function parseBench(argv: readonly string[]): BenchConfig | { readonly co
 		driver,
 		proxyProtocol: proxy === undefined ? undefined : proxy === "v1" ? 1 : 2,
 	};
+}
+
+/** Flags that have no meaning over UDP. */
+function checkUdp(values: Readonly<Record<string, unknown>>, target: Target | undefined): void {
+	if (target && "path" in target) throw new UsageError("--udp needs HOST:PORT; a unix socket path is a stream");
+	for (const flag of ["mode", "rate", "proxy-protocol", "tls", "ca", "insecure"]) {
+		if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to --udp`);
+	}
+	const size = values.size === undefined ? 1024 : parseSize(String(values.size), "--size");
+	if (size < MIN_UDP_SIZE) {
+		throw new UsageError(`--size over --udp is at least ${MIN_UDP_SIZE} bytes: the first 8 number each datagram`);
+	}
 }
 
 function parseTarget(text: string): Target {
@@ -154,11 +187,15 @@ function parseTarget(text: string): Target {
 
 /** Runs the load, prints the report, resolves to the exit status. */
 export async function benchCommand(config: BenchConfig, script: string): Promise<number> {
+	if (config.udp) return udpBenchCommand(config, script);
 	let target = config.target;
 	let server: Awaited<ReturnType<typeof startServer>> | undefined;
 	if (!target) {
 		try {
-			server = await startServer(script, config.driver, config.proxyProtocol !== undefined, config.tls !== undefined);
+			server = await startServer(script, config.driver, {
+				proxyProtocol: config.proxyProtocol !== undefined,
+				tls: config.tls !== undefined,
+			});
 		} catch (error) {
 			// The server's own reason, if it gave one, is already on stderr.
 			process.stderr.write(`echo-cli: bench could not start an echo server: ${(error as Error).message}\n`);
@@ -207,14 +244,14 @@ export async function benchCommand(config: BenchConfig, script: string): Promise
 		await server?.stop();
 	}
 	const where = "path" in target ? `unix:${target.path}` : `${target.host}:${target.port}`;
-	const report = summarize(config, result, server ? `${server.describe} (started by bench)` : where);
-	process.stdout.write(config.json ? `${JSON.stringify(report)}\n` : `${table(report)}\n`);
+	const summary = summarize(config, result, server ? `${server.describe} (started by bench)` : where);
+	process.stdout.write(config.json ? `${JSON.stringify(summary)}\n` : `${report(summary)}\n`);
 	const problems = verdict(result, config);
 	for (const line of problems) process.stderr.write(`echo-cli: ${line}\n`);
 	// Not a failure of the server's echo, but the figures then describe a lighter load than asked.
-	if (config.rate && problems.length === 0 && report.msgPerSecond < config.rate * 0.95) {
+	if (config.rate && problems.length === 0 && summary.msgPerSecond < config.rate * 0.95) {
 		process.stderr.write(
-			`echo-cli: note: reached ${report.msgPerSecond} msg/s, ${Math.round((100 * report.msgPerSecond) / config.rate)}% of the ${config.rate} asked; the server or this client could not keep up\n`,
+			`echo-cli: note: reached ${summary.msgPerSecond} msg/s, ${Math.round((100 * summary.msgPerSecond) / config.rate)}% of the ${config.rate} asked; the server or this client could not keep up\n`,
 		);
 	}
 	return problems.length > 0 ? 1 : 0;
@@ -261,10 +298,7 @@ function describeCode(code: string): string {
 }
 
 function summarize(config: BenchConfig, r: LoadResult, server: string) {
-	const seconds = r.elapsed / 1000;
-	// No sample, no figure: null rather than NaN.
-	const ms = (q: number) => (r.latencies.length === 0 ? null : Number(quantile(r.latencies, q).toFixed(3)));
-	const rate = (amount: number) => (seconds > 0 ? amount / seconds : 0);
+	const { seconds, latencyMs, ...rates } = figures(r);
 	return {
 		server,
 		client: runtimeName,
@@ -274,38 +308,29 @@ function summarize(config: BenchConfig, r: LoadResult, server: string) {
 		size: config.size,
 		/** The rate asked for with --rate, or null. */
 		rate: config.rate ?? null,
-		seconds: Number(seconds.toFixed(3)),
-		messages: r.messages,
-		allMessages: r.allMessages,
-		msgPerSecond: Math.round(rate(r.messages)),
-		mbPerSecond: Number((rate(r.bytes) / 1e6).toFixed(2)),
-		latencyMs: { p50: ms(0.5), p90: ms(0.9), p99: ms(0.99), p999: ms(0.999), max: ms(1) },
+		seconds,
+		...rates,
+		latencyMs,
 		errors: r.errors,
 		failures: r.failures,
 		mismatches: r.mismatches,
 	};
 }
 
-const latency = (ms: number | null) => (ms === null ? "-" : `${ms} ms`);
-
-function table(report: ReturnType<typeof summarize>): string {
+function report(report: ReturnType<typeof summarize>): string {
 	const l = report.latencyMs;
-	const cells = [
-		["msg/s", String(report.msgPerSecond)],
-		["MB/s", report.mbPerSecond.toFixed(1)],
-		["p50", latency(l.p50)],
-		["p90", latency(l.p90)],
-		["p99", latency(l.p99)],
-		["p99.9", latency(l.p999)],
-		["max", latency(l.max)],
-		["errors", String(report.errors)],
-		["mismatches", String(report.mismatches)],
-	];
-	const widths = cells.map(([h, v]) => Math.max((h as string).length, (v as string).length) + 2);
-	const row = (i: 0 | 1) => cells.map((c, j) => (c[i] as string).padStart(widths[j] as number)).join("");
-	return [
+	return table(
 		`${report.mode}${report.tls ? " over TLS" : ""}, ${report.connections} connections x ${report.size} B${report.rate === null ? "" : ` at ${report.rate} msg/s asked`}, ${formatDuration(Math.round(report.seconds * 1000))} measured, against ${report.server}`,
-		row(0),
-		row(1),
-	].join("\n");
+		[
+			["msg/s", String(report.msgPerSecond)],
+			["MB/s", report.mbPerSecond.toFixed(1)],
+			["p50", latency(l.p50)],
+			["p90", latency(l.p90)],
+			["p99", latency(l.p99)],
+			["p99.9", latency(l.p999)],
+			["max", latency(l.max)],
+			["errors", String(report.errors)],
+			["mismatches", String(report.mismatches)],
+		],
+	);
 }

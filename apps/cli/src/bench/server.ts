@@ -2,16 +2,17 @@ import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatAddress, parseListening } from "@echo-cli/core";
+import { parseListeningRecord } from "@echo-cli/core";
+import { hostPort } from "@echo-cli/core/driver";
 import type { DriverChoice } from "../options.ts";
 
-export /** Starts this CLI as an echo server on a free port, on the same runtime. */
-function startServer(
+/** Starts this CLI as an echo server on a free port, on the same runtime: TCP, or with `udp` UDP only. */
+export function startServer(
 	script: string,
 	driver: DriverChoice,
-	proxyProtocol: boolean,
-	tls: boolean,
+	serve: { readonly proxyProtocol?: boolean; readonly tls?: boolean; readonly udp?: boolean },
 ): Promise<{ stop(): Promise<void>; describe: string; port: number; certificate: string | undefined }> {
+	const { proxyProtocol = false, tls = false, udp = false } = serve;
 	// With --tls the server's certificate is made at start; the file it writes is what bench trusts.
 	const certificate = tls ? join(tmpdir(), `echo-cli-bench-${process.pid}.pem`) : undefined;
 	const args = [
@@ -24,6 +25,8 @@ function startServer(
 		"json",
 		...(proxyProtocol ? ["--proxy-protocol"] : []),
 		...(certificate ? ["--tls", "--cert-out", certificate] : []),
+		// A benchmark is one source at full speed: the rate limit would be what it measures.
+		...(udp ? ["--udp-only", "--udp-rate", "off"] : []),
 	];
 	const child = spawn(process.execPath, args, {
 		stdio: ["ignore", "pipe", "inherit"],
@@ -38,14 +41,14 @@ function startServer(
 			const newline = out.indexOf("\n");
 			if (newline === -1) return;
 			const line = out.slice(0, newline);
-			const address = parseListening(line);
-			if (address?.transport !== "tcp") return;
+			const address = parseListeningRecord(line)?.address;
+			if (!address || address.transport === "unix" || address.transport !== (udp ? "udp" : "tcp")) return;
 			clearTimeout(timer);
 			const { driver: name, runtime } = JSON.parse(line) as { driver: string; runtime: string };
 			resolve({
 				port: address.port,
 				certificate,
-				describe: `${formatAddress(address).slice("tcp://".length)} (driver ${name}, ${runtime})`,
+				describe: `${hostPort(address.host, address.port)} (driver ${name}, ${runtime})`,
 				async stop() {
 					child.kill("SIGTERM");
 					await exited;
