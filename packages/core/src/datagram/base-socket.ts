@@ -16,6 +16,20 @@ export function udpAddress(host: string, port: number, family: "IPv4" | "IPv6"):
 	return { transport: "udp", host: sharedHost(host), port, family };
 }
 
+const families = new Map<string, number>();
+
+/** `isIP(host)`, remembered: a server answers the same few senders over and over. */
+function familyOf(host: string): number {
+	let family = families.get(host);
+	if (family === undefined) {
+		family = isIP(host);
+		// Bounded, as a server facing many peers must be.
+		if (families.size >= 1024) families.clear();
+		families.set(host, family);
+	}
+	return family;
+}
+
 /** `udp://127.0.0.1:1337`, `udp://[::1]:1337`. */
 export function formatUdpAddress(address: UdpAddress): string {
 	return `udp://${hostPort(address.host, address.port)}`;
@@ -43,6 +57,7 @@ export abstract class BaseDatagramSocket implements DatagramSocket {
 	#queue: Datagram[] = [];
 	#head = 0;
 	#waiter: ((datagram: Datagram | null) => void) | undefined;
+	#onDatagram: ((bytes: Uint8Array, from: UdpAddress) => void) | undefined;
 	#closed: Promise<void> | undefined;
 	#received = 0;
 	#sent = 0;
@@ -67,6 +82,7 @@ export abstract class BaseDatagramSocket implements DatagramSocket {
 	protected deliver(bytes: Uint8Array, from: UdpAddress): void {
 		if (this.#closed) return;
 		this.#received++;
+		if (this.#onDatagram) return this.#onDatagram(bytes, from);
 		const waiter = this.#waiter;
 		if (waiter) {
 			this.#waiter = undefined;
@@ -84,8 +100,9 @@ export abstract class BaseDatagramSocket implements DatagramSocket {
 	}
 
 	receive(): Promise<Datagram | null> {
-		if (this.#waiter) {
-			return Promise.reject(new MisuseError("concurrent-read", "receive() called while another receive() is pending"));
+		if (this.#waiter || this.#onDatagram) {
+			const what = this.#waiter ? "another receive() is pending" : "receiveEach() receives";
+			return Promise.reject(new MisuseError("concurrent-read", `receive() called while ${what}`));
 		}
 		if (this.#head < this.#queue.length) {
 			const datagram = this.#queue[this.#head++] as Datagram;
@@ -101,6 +118,18 @@ export abstract class BaseDatagramSocket implements DatagramSocket {
 		});
 	}
 
+	receiveEach(onDatagram: (bytes: Uint8Array, from: UdpAddress) => void): void {
+		if (this.#waiter || this.#onDatagram) {
+			const what = this.#waiter ? "a receive() is pending" : "receiveEach() receives already";
+			throw new MisuseError("concurrent-read", `receiveEach() called while ${what}`);
+		}
+		this.#onDatagram = onDatagram;
+		const queued = this.#queue.slice(this.#head);
+		this.#queue = [];
+		this.#head = 0;
+		for (const datagram of queued) onDatagram(datagram.bytes, datagram.from);
+	}
+
 	send(bytes: Uint8Array, to: UdpAddress): boolean {
 		if (this.#closed) throw new DatagramError("closed", "the socket is closed");
 		if (bytes.byteLength > this.maxDatagram) {
@@ -109,7 +138,7 @@ export abstract class BaseDatagramSocket implements DatagramSocket {
 				`a datagram of ${bytes.byteLength} bytes is larger than ${this.maxDatagram}, the most ${this.address.family} allows`,
 			);
 		}
-		const family = isIP(to.host);
+		const family = familyOf(to.host);
 		if (family === 0 || !Number.isInteger(to.port) || to.port < 1 || to.port > 65535) {
 			throw new DatagramError(
 				"bad-address",

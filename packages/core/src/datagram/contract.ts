@@ -114,6 +114,15 @@ export interface DatagramSocket extends AsyncIterable<Datagram>, AsyncDisposable
 	 */
 	receive(): Promise<Datagram | null>;
 	/**
+	 * The push path: from now on `onDatagram` is called with each datagram
+	 * as it arrives (those already queued first, at once), and nothing is
+	 * queued or allocated per datagram on the way. Instead of `receive()`,
+	 * not beside it: calling either after `receiveEach()`, or this while a
+	 * `receive()` is pending, MUST throw or reject with a
+	 * {@link MisuseError} (`concurrent-read`). Closing stops the calls.
+	 */
+	receiveEach(onDatagram: (bytes: Uint8Array, from: UdpAddress) => void): void;
+	/**
 	 * Sends `bytes` as one datagram to `to`, a numeric address. Returns
 	 * `true` when the OS took it, `false` when it was dropped because the
 	 * OS would not take it now (counted as `sendBusy`); a send MUST NOT

@@ -1,6 +1,6 @@
 import { DatagramError } from "../errors.ts";
 import { seeded } from "../random.ts";
-import type { Datagram, DatagramSocket } from "./contract.ts";
+import type { Datagram, DatagramSocket, UdpAddress } from "./contract.ts";
 import { type DatagramFault, type DatagramStage, datagramStage, type Reply, type StageOut } from "./faults.ts";
 import { DatagramGuard, type GuardOptions } from "./guard.ts";
 
@@ -83,21 +83,19 @@ export function serveDatagrams(socket: DatagramSocket, options: DatagramServeOpt
 		dropped[reason]++;
 		onDrop?.(reason, datagram);
 	};
-	const last: StageOut = {
-		send(reply) {
-			let sent: boolean;
-			try {
-				sent = socket.send(reply.bytes, reply.to);
-			} catch (error) {
-				// A sender the socket cannot answer (port 0 with no guard, closed while a fault held the reply).
-				if (!(error instanceof DatagramError)) throw error;
-				return drop("send-error", reply);
-			}
-			if (sent) echoed++;
-			else onDrop?.("send-busy", reply);
-		},
-		drop,
+	const sendReply = (bytes: Uint8Array, to: UdpAddress) => {
+		let sent: boolean;
+		try {
+			sent = socket.send(bytes, to);
+		} catch (error) {
+			// A sender the socket cannot answer (port 0 with no guard, closed while a fault held the reply).
+			if (!(error instanceof DatagramError)) throw error;
+			return drop("send-error", { bytes, to });
+		}
+		if (sent) echoed++;
+		else onDrop?.("send-busy", { bytes, to });
 	};
+	const last: StageOut = { send: (reply) => sendReply(reply.bytes, reply.to), drop };
 	const random = seeded(options.seed ?? 1);
 	const stages: DatagramStage[] = [];
 	let out = last;
@@ -108,13 +106,14 @@ export function serveDatagrams(socket: DatagramSocket, options: DatagramServeOpt
 	}
 	const first = out;
 
-	const running = (async () => {
-		for await (const datagram of socket) {
-			const verdict = guard?.check(datagram.from);
-			if (verdict) drop(verdict, datagram);
-			else first.send({ bytes: datagram.bytes, to: datagram.from });
-		}
-	})();
+	// The push path: no promise and, without faults, no object per datagram.
+	const direct = stages.length === 0;
+	socket.receiveEach((bytes, from) => {
+		const verdict = guard?.check(from);
+		if (verdict) drop(verdict, { bytes, from });
+		else if (direct) sendReply(bytes, from);
+		else first.send({ bytes, to: from });
+	});
 
 	const stats = (): DatagramServerStats => {
 		const own = socket.stats;
@@ -145,7 +144,6 @@ export function serveDatagrams(socket: DatagramSocket, options: DatagramServeOpt
 			// In order: what an earlier stage lets go passes through the later ones.
 			for (const stage of stages) stage.flush();
 			await socket.close();
-			await running;
 			return stats();
 		},
 	};

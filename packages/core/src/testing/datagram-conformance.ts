@@ -296,6 +296,42 @@ export function datagramConformance(target: DatagramTarget): KitCase[] {
 			},
 		},
 		{
+			name: "receiveEach() takes the queued datagrams first, in order, then each as it arrives; receive() beside it is misuse",
+			timeout: 10_000,
+			async run() {
+				await using socket = await target.driver.bind({ host: "127.0.0.1", port: 0 });
+				const peer = await client.open("127.0.0.1");
+				try {
+					for (let i = 0; i < 3; i++) peer.send(Uint8Array.of(i), "127.0.0.1", socket.address.port);
+					for (let waited = 0; socket.stats.received < 3 && waited < REPLY_WAIT; waited += 10) await pause(10);
+					const seen: number[] = [];
+					socket.receiveEach((bytes, from) => {
+						check(from.port === peer.port, `a datagram from port ${from.port}`);
+						seen.push(bytes[0] as number);
+					});
+					check(seen.join() === "0,1,2", `the queued datagrams came as ${seen.join()}`);
+					for (let i = 3; i < 6; i++) peer.send(Uint8Array.of(i), "127.0.0.1", socket.address.port);
+					for (let waited = 0; seen.length < 6 && waited < REPLY_WAIT; waited += 10) await pause(10);
+					// Loopback keeps the order of one sender's datagrams.
+					check(seen.join() === "0,1,2,3,4,5", `datagrams came as ${seen.join()}`);
+					const error = await rejection(socket.receive());
+					check(error instanceof MisuseError && error.reason === "concurrent-read", `receive(): ${describe(error)}`);
+					let again: unknown;
+					try {
+						socket.receiveEach(() => {});
+					} catch (caught) {
+						again = caught;
+					}
+					check(
+						again instanceof MisuseError && again.reason === "concurrent-read",
+						`receiveEach() again: ${describe(again)}`,
+					);
+				} finally {
+					peer.close();
+				}
+			},
+		},
+		{
 			name: "binding a port that is bound already is refused as address-in-use",
 			timeout: 10_000,
 			async run() {
