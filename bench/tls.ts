@@ -15,7 +15,7 @@
  *
  *   bun bench/tls.ts [--rounds 2] [--duration 3s] [--write BENCHMARKS.md]
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,6 +29,7 @@ import { BUN } from "./matrix.ts";
 import { type Ping, pingpong } from "./pingpong.ts";
 import { cpuNanoseconds, status } from "./proc.ts";
 import { writeSection } from "./section.ts";
+import { median, version } from "./stats.ts";
 
 const { values } = parseArgs({
 	options: {
@@ -217,12 +218,6 @@ async function neverReads(server: Server): Promise<number> {
 	return growth;
 }
 
-const median = (xs: readonly number[]) => {
-	const s = [...xs].sort((a, b) => a - b);
-	const m = Math.floor(s.length / 2);
-	return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-
 type Sample = {
 	ping: Ping;
 	hs: Handshakes;
@@ -278,7 +273,3 @@ const output = [
 ].join("\n");
 process.stdout.write(`${output}\n`);
 if (values.write) writeSection(values.write, "tls", output);
-
-function version(command: string): string {
-	return spawnSync(command, ["--version"], { encoding: "utf8" }).stdout.trim().replace(/^v/, "");
-}

@@ -8,7 +8,7 @@
  *
  *   bun bench/udp.ts [--rounds 2] [--duration 3s] [--write BENCHMARKS.md]
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parseListeningRecord } from "@echo-cli/core";
@@ -17,6 +17,7 @@ import { BUN, CLI } from "./matrix.ts";
 import { type Ping, pingpong } from "./pingpong.ts";
 import { cpuNanoseconds } from "./proc.ts";
 import { writeSection } from "./section.ts";
+import { median, version } from "./stats.ts";
 
 const { values } = parseArgs({
 	options: {
@@ -74,12 +75,6 @@ function startServer(command: readonly string[]): Promise<Server> {
 	});
 }
 
-const median = (xs: readonly number[]) => {
-	const s = [...xs].sort((a, b) => a - b);
-	const m = Math.floor(s.length / 2);
-	return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-
 const key = (server: string, runtime: string, size: number) => `${server} on ${runtime} at ${size}`;
 const samples = new Map<string, Ping[]>();
 for (let round = 0; round < ROUNDS; round++) {
@@ -128,7 +123,3 @@ const output = [
 ].join("\n");
 process.stdout.write(`${output}\n`);
 if (values.write) writeSection(values.write, "udp", output);
-
-function version(command: string): string {
-	return spawnSync(command, ["--version"], { encoding: "utf8" }).stdout.trim().replace(/^v/, "");
-}

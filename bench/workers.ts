@@ -14,7 +14,7 @@
  *
  *   bun bench/workers.ts [--rounds 2] [--duration 3s] [--write BENCHMARKS.md]
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -27,6 +27,7 @@ import { BUN, CLI } from "./matrix.ts";
 import { type Ping, pingpong } from "./pingpong.ts";
 import { cpuNanoseconds } from "./proc.ts";
 import { writeSection } from "./section.ts";
+import { median, version } from "./stats.ts";
 
 const { values } = parseArgs({
 	options: {
@@ -160,12 +161,6 @@ function header(socket: net.Socket, version: 1 | 2): Uint8Array {
 	);
 }
 
-const median = (xs: readonly number[]) => {
-	const s = [...xs].sort((a, b) => a - b);
-	const m = Math.floor(s.length / 2);
-	return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-
 const workerRows: string[] = [];
 const proxyRows: string[] = [];
 for (const { runtime, driver, command } of RUNTIMES) {
@@ -230,7 +225,3 @@ const output = [
 ].join("\n");
 process.stdout.write(`${output}\n`);
 if (values.write) writeSection(values.write, "workers", output);
-
-function version(command: string): string {
-	return spawnSync(command, ["--version"], { encoding: "utf8" }).stdout.trim().replace(/^v/, "");
-}
