@@ -1,12 +1,25 @@
 import { formatDuration } from "../format.ts";
+import type { DriverChoice } from "../options.ts";
 import { runtimeName } from "../runtime.ts";
-import type { BenchConfig } from "./command.ts";
 import { figures, latency, table } from "./figures.ts";
 import { startServer } from "./server.ts";
 import { runUdpLoad, type UdpLoadResult } from "./udp-load.ts";
 
+/** What `echo-cli bench --udp` was asked for. */
+export interface UdpBenchConfig {
+	/** The server to measure; undefined starts one in a child process. */
+	readonly target: { readonly host: string; readonly port: number } | { readonly path: string } | undefined;
+	readonly connections: number;
+	readonly size: number;
+	readonly duration: number;
+	readonly warmup: number;
+	readonly json: boolean;
+	readonly driver: DriverChoice;
+	readonly udp: { readonly timeout: number } | undefined;
+}
+
 /** `echo-cli bench --udp`: runs the UDP pingpong, prints the report, resolves to the exit status. */
-export async function udpBenchCommand(config: BenchConfig, script: string): Promise<number> {
+export async function udpBenchCommand(config: UdpBenchConfig, script: string): Promise<number> {
 	const timeout = config.udp?.timeout ?? 1000;
 	let target = config.target as { host: string; port: number } | undefined;
 	let server: Awaited<ReturnType<typeof startServer>> | undefined;
@@ -59,7 +72,7 @@ function verdict(r: UdpLoadResult, timeout: number): string[] {
 	return lines;
 }
 
-function summarize(config: BenchConfig, r: UdpLoadResult, server: string, timeout: number) {
+function summarize(config: UdpBenchConfig, r: UdpLoadResult, server: string, timeout: number) {
 	const { seconds, latencyMs, ...rates } = figures(r);
 	const sent = r.messages + r.lost;
 	return {

@@ -82,7 +82,10 @@ export abstract class BaseDatagramSocket implements DatagramSocket {
 	protected deliver(bytes: Uint8Array, from: UdpAddress): void {
 		if (this.#closed) return;
 		this.#received++;
-		if (this.#onDatagram) return this.#onDatagram(bytes, from);
+		if (this.#onDatagram) {
+			this.#onDatagram(bytes, from);
+			return;
+		}
 		const waiter = this.#waiter;
 		if (waiter) {
 			this.#waiter = undefined;
