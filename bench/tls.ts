@@ -1,30 +1,12 @@
-/**
- * `bun bench/tls.ts`: what TLS costs through each driver, against the raw
- * TLS echo server of its runtime in the same run (raw `node:tls` with
- * `pipe` on Node, `Bun.listen` with `tls` on Bun).
- *
- * - 1 KiB pingpong over 100 TLS connections with `echo-cli bench --tls`:
- *   msg/s and server CPU µs per message.
- * - Handshakes: 8 loops, each a fresh TLS connection sending 64 B, half-
- *   closing and reading the echo to the end; handshakes per second and
- *   server CPU µs per handshake, and the server's RSS after 1,000 and after
- *   10,000 of them (Bun has had TLS memory growth reports).
- * - 1,000 idle TLS connections, handshakes done: server RSS growth per
- *   connection, in KiB.
- * - A TLS client that never reads while it writes: server RSS growth, MiB.
- *
- *   bun bench/tls.ts [--rounds 2] [--duration 3s] [--write BENCHMARKS.md]
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { parseListening } from "@echo-cli/core";
 import { tlsFixture } from "@echo-cli/core/testing";
 import { parseDuration } from "../apps/cli/src/options.ts";
+import { type BenchServer, startListening } from "./listening.ts";
 import { BUN } from "./matrix.ts";
 import { type Ping, pingpong } from "./pingpong.ts";
 import { cpuNanoseconds, status } from "./proc.ts";
@@ -63,36 +45,9 @@ const SERVERS = [
 	{ name: "bun driver", runtime: "Bun", command: [BUN, here("servers/driver.mjs"), "bun"] },
 ] as const;
 
-interface Server {
-	readonly child: ChildProcess;
-	readonly port: number;
-	stop(): Promise<void>;
-}
+const startServer = (command: readonly string[]) => startListening(command, "tcp", env);
 
-function startServer(command: readonly string[]): Promise<Server> {
-	const [bin, ...args] = command;
-	const child = spawn(bin as string, args, { env, stdio: ["ignore", "pipe", "inherit"] });
-	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-	return new Promise((resolve, reject) => {
-		let out = "";
-		child.once("exit", (code) => reject(new Error(`${command.join(" ")} exited with ${code}`)));
-		child.stdout?.on("data", (d: Buffer) => {
-			out += d;
-			const address = parseListening(out.split("\n")[0] ?? "");
-			if (address?.transport !== "tcp") return;
-			resolve({
-				child,
-				port: address.port,
-				async stop() {
-					child.kill("SIGTERM");
-					await exited;
-				},
-			});
-		});
-	});
-}
-
-function measure(server: Server): Promise<Ping> {
+function measure(server: BenchServer): Promise<Ping> {
 	const pid = server.child.pid as number;
 	return pingpong({
 		port: server.port,
@@ -121,7 +76,7 @@ interface Handshakes {
 }
 
 /** HANDSHAKES fresh connections from 8 loops (stopping after 90 s in any case). */
-async function handshakes(server: Server): Promise<Handshakes> {
+async function handshakes(server: BenchServer): Promise<Handshakes> {
 	const pid = server.child.pid as number;
 	const message = new Uint8Array(64).fill(0x5a);
 	const deadline = performance.now() + 90_000;
@@ -173,7 +128,7 @@ async function handshakes(server: Server): Promise<Handshakes> {
 }
 
 /** Server RSS growth per idle TLS connection, in KiB, over IDLE of them. */
-async function idle(server: Server): Promise<number> {
+async function idle(server: BenchServer): Promise<number> {
 	const pid = server.child.pid as number;
 	await pause(300);
 	const before = status(pid, "VmRSS");
@@ -193,7 +148,7 @@ async function idle(server: Server): Promise<number> {
  * Server RSS growth, in MiB, from a TLS client that never reads: it writes 1 MiB at a time while
  * the server takes it, until nothing drains for a second (the server stopped reading) or 20 s.
  */
-async function neverReads(server: Server): Promise<number> {
+async function neverReads(server: BenchServer): Promise<number> {
 	const pid = server.child.pid as number;
 	await pause(300);
 	const before = status(pid, "VmRSS");

@@ -1,18 +1,7 @@
-/**
- * `bun bench/udp.ts`: what UDP echo costs through each datagram driver and
- * through the CLI, against the raw UDP echo server of its runtime in the
- * same run (raw `node:dgram` on Node, raw `Bun.udpSocket` on Bun).
- *
- * Pingpong with `echo-cli bench --udp` (10 clients, each one datagram in
- * flight) at 64 B and 1 KiB: msg/s and server CPU µs per datagram.
- *
- *   bun bench/udp.ts [--rounds 2] [--duration 3s] [--write BENCHMARKS.md]
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { parseListeningRecord } from "@echo-cli/core";
 import { parseDuration } from "../apps/cli/src/options.ts";
+import { startListening } from "./listening.ts";
 import { BUN, CLI } from "./matrix.ts";
 import { type Ping, pingpong } from "./pingpong.ts";
 import { cpuNanoseconds } from "./proc.ts";
@@ -44,36 +33,7 @@ const SERVERS = [
 ] as const;
 const BASELINE = { Node: "raw node:dgram", Bun: "raw Bun.udpSocket" } as const;
 
-interface Server {
-	readonly child: ChildProcess;
-	readonly port: number;
-	stop(): Promise<void>;
-}
-
-function startServer(command: readonly string[]): Promise<Server> {
-	const [bin, ...args] = command;
-	const child = spawn(bin as string, args, { stdio: ["ignore", "pipe", "inherit"] });
-	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-	return new Promise((resolve, reject) => {
-		let out = "";
-		const timer = setTimeout(() => reject(new Error(`${command.join(" ")} did not start within 10 s`)), 10_000);
-		child.once("exit", (code) => reject(new Error(`${command.join(" ")} exited with ${code}`)));
-		child.stdout?.on("data", (d: Buffer) => {
-			out += d;
-			const address = parseListeningRecord(out.split("\n")[0] ?? "")?.address;
-			if (address?.transport !== "udp") return;
-			clearTimeout(timer);
-			resolve({
-				child,
-				port: address.port,
-				async stop() {
-					child.kill("SIGTERM");
-					await exited;
-				},
-			});
-		});
-	});
-}
+const startServer = (command: readonly string[]) => startListening(command, "udp");
 
 const key = (server: string, runtime: string, size: number) => `${server} on ${runtime} at ${size}`;
 const samples = new Map<string, Ping[]>();
