@@ -18,3 +18,8 @@ export function formatDuration(ms: number): string {
 export function plural(count: number, word: string): string {
 	return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
+
+/** Where a client on this machine reaches a server bound to `host`: loopback for a wildcard address. */
+export function reachableHost(host: string): string {
+	return host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+}

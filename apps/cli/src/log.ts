@@ -1,7 +1,7 @@
 import type { Address } from "@echo-cli/core";
 import { formatAddress } from "@echo-cli/core";
 import { type DatagramServerStats, formatUdpAddress, type UdpAddress } from "@echo-cli/core/datagram";
-import { formatBytes, formatDuration, plural } from "./format.ts";
+import { formatBytes, formatDuration, plural, reachableHost } from "./format.ts";
 import { hexLines } from "./hex-lines.ts";
 import type { LogFormat } from "./options.ts";
 import type { TlsLine } from "./tls.ts";
@@ -127,7 +127,7 @@ export class Logger {
 		} else if (address.transport === "udp") {
 			// The banner's UDP lines say how to try it.
 		} else if (address.transport === "tcp") {
-			const host = address.host === "0.0.0.0" ? "127.0.0.1" : address.host === "::" ? "::1" : address.host;
+			const host = reachableHost(address.host);
 			const family = host.includes(":") ? "TCP6" : "TCP4";
 			banner += proxyProtocol
 				? `\ntry it: (printf 'PROXY ${family} ${host} ${host} 40000 ${address.port}\\r\\n'; cat) | nc ${host} ${address.port}`

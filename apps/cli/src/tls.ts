@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Address, TlsServerOptions } from "@echo-cli/core";
 import { CertificateError, type CertificateInfo, inspectCertificate } from "@echo-cli/core/tls";
+import { reachableHost } from "./format.ts";
 import { writeProblem } from "./ready-file.ts";
 
 /** With --tls: the certificate served, and how to try it. */
@@ -100,7 +101,7 @@ export function tlsWarnings(tls: ServedTls, proxyProtocol: boolean): string[] {
 /** The ready `openssl s_client` command for the banner. */
 export function opensslCommand(address: Address, tls: ServedTls, clientAuth: boolean): string {
 	if (address.transport === "unix") return `openssl s_client -unix ${address.path} -quiet`;
-	const host = address.host === "0.0.0.0" ? "127.0.0.1" : address.host === "::" ? "::1" : address.host;
+	const host = reachableHost(address.host);
 	const target = host.includes(":") ? `[${host}]:${address.port}` : `${host}:${address.port}`;
 	const verify = tls.trustFile ? ` -CAfile ${tls.trustFile} -verify_return_error` : "";
 	const client = clientAuth ? " -cert CLIENT.pem -key CLIENT.key" : "";

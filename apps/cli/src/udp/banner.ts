@@ -4,7 +4,7 @@ import {
 	formatUdpAddress,
 	type UdpAddress,
 } from "@echo-cli/core/datagram";
-import { plural } from "../format.ts";
+import { plural, reachableHost } from "../format.ts";
 
 /** What the banner says of UDP. */
 export interface UdpLine {
@@ -22,7 +22,7 @@ export interface UdpLine {
 /** The banner's UDP lines. */
 export function udpBanner(udp: UdpLine): string {
 	const { host, port } = udp.address;
-	const target = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+	const target = reachableHost(host);
 	const limit =
 		udp.rate === undefined
 			? "no rate limit (--udp-rate off)"
