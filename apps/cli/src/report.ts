@@ -20,8 +20,14 @@ export class ConnectionReport {
 	readonly faultCounts: Map<string, number>;
 	/** Per connection, the faults it got (kept only for --verbose). */
 	readonly #faultsOf = new Map<Connection, string>();
-	/** Behind a PROXY header, the connection the handler got (its remote is the real client), by the accepted one. */
-	readonly #proxied = new Map<Connection, Connection>();
+	/**
+	 * The layers made over each accepted connection, innermost first: behind a
+	 * PROXY header, the connection that read it (its remote is the real client),
+	 * then TLS over it. The outermost is the one the handler got.
+	 */
+	readonly #layers = new Map<Connection, Connection[]>();
+	/** The accepted connection under each layer. */
+	readonly #acceptedOf = new Map<Connection, Connection>();
 
 	constructor(
 		log: Logger,
@@ -54,16 +60,23 @@ export class ConnectionReport {
 		if (this.#verbose && names.length > 0) this.#faultsOf.set(connection, names.join(" "));
 	}
 
-	headerRead(accepted: Connection, served: Connection): void {
-		this.#proxied.set(accepted, served);
+	/** `outer` was made over `inner`: a PROXY header was read, or TLS started. */
+	layered(inner: Connection, outer: Connection): void {
+		const accepted = this.#acceptedOf.get(inner) ?? inner;
+		this.#acceptedOf.set(outer, accepted);
+		const layers = this.#layers.get(accepted);
+		if (layers) layers.push(outer);
+		else this.#layers.set(accepted, [outer]);
 	}
 
 	closed(connection: Connection, info: ConnectionSummary): void {
-		const served = this.#proxied.get(connection) ?? connection;
-		this.#proxied.delete(connection);
+		const layers = this.#layers.get(connection) ?? [];
+		this.#layers.delete(connection);
+		for (const layer of layers) this.#acceptedOf.delete(layer);
+		const served = layers.at(-1) ?? connection;
 		const faults = this.#faultsOf.get(served);
 		this.#faultsOf.delete(served);
-		const closed = classify(info, connection, served, this.#proxyProtocol);
+		const closed = classify(info, connection, layers[0] ?? connection, this.#proxyProtocol);
 		this.#tally.add(closed);
 		this.#metrics?.closed(closed.outcome, info.duration, served.remote);
 		if (!this.#verbose) return;

@@ -1,4 +1,5 @@
 import {
+	type Connection,
 	type Driver,
 	echo,
 	formatAddress,
@@ -134,12 +135,10 @@ export async function serveCommand(
 		seed: faultSeed,
 		onChoice: (connection, faults) => report.faultsChosen(connection, faults),
 	});
-	const secured = tls && config.proxyProtocol ? withTls(faulty, tls.options) : faulty;
+	const onLayer = (inner: Connection, outer: Connection) => report.layered(inner, outer);
+	const secured = tls && config.proxyProtocol ? withTls(faulty, tls.options, { onLayer }) : faulty;
 	const handler = config.proxyProtocol
-		? withProxyProtocol(secured, {
-				timeout: config.proxyHeaderTimeout,
-				onHeader: (accepted, served) => report.headerRead(accepted, served),
-			})
+		? withProxyProtocol(secured, { timeout: config.proxyHeaderTimeout, onHeader: onLayer })
 		: faulty;
 	server =
 		listener &&

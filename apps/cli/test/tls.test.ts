@@ -4,6 +4,8 @@ import { createPrivateKey } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import tls from "node:tls";
+import { encodeProxyHeader } from "@echo-cli/core";
 import { assertBytes, readAll, referenceTlsClient, within } from "@echo-cli/core/testing";
 import { certificateAuthority, selfSignedCertificate } from "@echo-cli/core/tls";
 import { connect, eventually, expectOneLineError, killAll, type Runtime, readToEnd, run, start } from "./harness.ts";
@@ -281,6 +283,23 @@ describe("bad TLS input: one line, exit 1, no stack trace", () => {
 		},
 		30_000,
 	);
+	test("--tls behind --proxy-protocol: --verbose names the client from the header, the TLS session and the faults", async () => {
+		// On Node: on Bun, TLS after a PROXY header cannot half-close (the warning below), and this client half-closes.
+		const cli = await start("node", ["--tls", "--proxy-protocol", "--fault", "latency=1ms", "--verbose"]);
+		const server = { transport: "tcp", host: "127.0.0.1", port: cli.port, family: "IPv4" } as const;
+		const client = { transport: "tcp", host: "203.0.113.9", port: 5555, family: "IPv4" } as const;
+		const raw = await connect(cli.port);
+		raw.write(encodeProxyHeader(2, client, server));
+		const secure = tls.connect({ socket: raw, rejectUnauthorized: false, allowHalfOpen: true });
+		const answer = readToEnd(secure);
+		secure.end(Buffer.from(payload));
+		assertBytes(new Uint8Array(await answer), payload, "the echo over TLS after a PROXY header");
+		await eventually(
+			() => /203\.0\.113\.9:5555 in .* closed TLSv1\.3 \S+ faults latency=1ms/.test(cli.stderr()),
+			5000,
+			() => `no connection line with the TLS session and the faults: ${cli.stderr()}`,
+		);
+	}, 30_000);
 	test("--proxy-protocol with --tls warns of the Bun half-close gap on Bun only", async () => {
 		const onBun = await start("bun", ["--tls", "--proxy-protocol"]);
 		expect(onBun.stderr()).toMatch(/warning: on Bun, TLS after a PROXY header cannot half-close/);

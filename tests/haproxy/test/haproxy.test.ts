@@ -161,7 +161,7 @@ const probes = 'echo_connections_closed_total{outcome="probe"}';
 const payload = (i: number) => new Uint8Array([...Array.from({ length: 256 }, (_, b) => b), ...pattern(i, 40_000)]);
 
 /** Connection lines of a backend's stderr. */
-function connectionLines(proc: Proc): { peer: string; outcome: string; worker?: number }[] {
+function connectionLines(proc: Proc): { peer: string; outcome: string; worker?: number; tls?: string }[] {
 	return proc.err
 		.split("\n")
 		.filter((l) => l.includes('"event":"connection"'))
@@ -276,6 +276,8 @@ describe.skipIf(!haproxy)("echo-cli behind HAProxy in TCP mode", () => {
 		const all = [...connectionLines(a), ...connectionLines(b)].filter((l) => l.peer.startsWith(`tcp://${CLIENT}:`));
 		expect(all).toHaveLength(12);
 		expect(all.every((l) => l.outcome === "closed")).toBe(true);
+		// The session of the TLS that follows the header, as --verbose tells it.
+		expect(all.every((l) => /^TLSv1\.3 \S+$/.test(l.tls ?? ""))).toBe(true);
 		// Both backends served clients, not only HAProxy's checks.
 		for (const proc of [a, b])
 			expect(connectionLines(proc).filter((l) => l.peer.startsWith(`tcp://${CLIENT}:`)).length).toBeGreaterThan(0);

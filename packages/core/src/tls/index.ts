@@ -15,4 +15,4 @@ export {
 	loopbackNames,
 	selfSignedCertificate,
 } from "./self-signed.ts";
-export { TlsConnection, withTls } from "./tls-connection.ts";
+export { TlsConnection, type TlsLayerOptions, withTls } from "./tls-connection.ts";

@@ -127,14 +127,28 @@ class InnerStream extends Duplex {
 	}
 }
 
+/** What {@link withTls} tells besides serving. */
+export interface TlsLayerOptions {
+	/**
+	 * Called with each connection and the TLS connection made over it, before
+	 * its handshake: the one the handler gets, which knows the session.
+	 */
+	readonly onLayer?: (connection: Connection, secure: TlsConnection) => void;
+}
+
 /**
  * `handler` behind a TLS server session on every connection (see
  * {@link TlsConnection}). Behind `withProxyProtocol`, it serves TLS that
  * follows a PROXY header: `withProxyProtocol(withTls(echo, options))`.
  */
-export function withTls(handler: Handler | Receiver, options: TlsServerOptions): Handler {
+export function withTls(
+	handler: Handler | Receiver,
+	options: TlsServerOptions,
+	{ onLayer }: TlsLayerOptions = {},
+): Handler {
 	return (connection: Connection): Promise<void> | void => {
 		const secure = new TlsConnection(connection, options);
+		onLayer?.(connection, secure);
 		if (isReceiver(handler)) {
 			secure.receive(handler);
 			return;
