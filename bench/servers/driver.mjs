@@ -3,6 +3,7 @@
 //   faults  echo under withFaults with a stage that changes nothing (latency=0ms)
 //   user    a byte-for-byte echo as a user writes it on the push path (a Receiver: data + send, end)
 //   pull    the same echo on the pull path: for await ... write ... end
+import "./collect-on-signal.mjs";
 import { readFileSync } from "node:fs";
 import { echo, listeningLine, serve, withFaults } from "@echo-cli/core";
 

@@ -1,3 +1,5 @@
+import "./collect-on-signal.mjs";
+
 // Plain Bun.listen, done right: the tail of a partial write is queued and sent
 // on drain, reading pauses while 1 MiB waits, FIN goes out once all is sent.
 type State = { queue: Uint8Array[]; queued: number; ended: boolean };

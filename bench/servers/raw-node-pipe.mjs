@@ -1,5 +1,6 @@
 // The idiomatic Node echo server: socket.pipe(socket). With ECHO_TLS_CERT and
 // ECHO_TLS_KEY (PEM files), the same over node:tls.
+import "./collect-on-signal.mjs";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
