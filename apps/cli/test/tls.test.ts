@@ -283,6 +283,21 @@ describe("bad TLS input: one line, exit 1, no stack trace", () => {
 		},
 		30_000,
 	);
+	test("usage mistakes exit 2", async () => {
+		for (const [args, pattern] of [
+			[["--cert", "a.pem"], /--cert needs --key/],
+			[["--client-auth", "--tls"], /--client-auth needs --ca/],
+			[["--ca", "ca.pem"], /--ca needs --client-auth/],
+			[["--tls", "--workers", "2"], /--workers with --tls needs --cert and --key/],
+		] as const) {
+			const r = run("node", [...args]);
+			expect(await r.exit()).toBe(2);
+			expect(r.stderr()).toMatch(pattern);
+		}
+	});
+});
+
+describe("TLS after a PROXY header", () => {
 	test("--tls behind --proxy-protocol: --verbose names the client from the header, the TLS session and the faults", async () => {
 		// On Node: on Bun, TLS after a PROXY header cannot half-close (the warning below), and this client half-closes.
 		const cli = await start("node", ["--tls", "--proxy-protocol", "--fault", "latency=1ms", "--verbose"]);
@@ -306,16 +321,4 @@ describe("bad TLS input: one line, exit 1, no stack trace", () => {
 		const onNode = await start("node", ["--tls", "--proxy-protocol"]);
 		expect(onNode.stderr()).not.toMatch(/warning/);
 	}, 30_000);
-	test("usage mistakes exit 2", async () => {
-		for (const [args, pattern] of [
-			[["--cert", "a.pem"], /--cert needs --key/],
-			[["--client-auth", "--tls"], /--client-auth needs --ca/],
-			[["--ca", "ca.pem"], /--ca needs --client-auth/],
-			[["--tls", "--workers", "2"], /--workers with --tls needs --cert and --key/],
-		] as const) {
-			const r = run("node", [...args]);
-			expect(await r.exit()).toBe(2);
-			expect(r.stderr()).toMatch(pattern);
-		}
-	});
 });
