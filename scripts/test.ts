@@ -55,11 +55,16 @@ for (const line of turbo.output.split("\n")) {
 	tasks.set(task, [...(tasks.get(task) ?? []), text]);
 }
 
-// bun test ends with " N pass" / " N fail"; node --test with "# pass N" / "# fail N".
+// bun test ends with " N pass" / " N fail"; node --test with "# pass N" / "# fail N"; deno test with
+// "ok | N passed (M steps) | K failed (L steps) | ...", where the steps are the cases of node:test's describe().
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 const count = (lines: readonly string[], word: "pass" | "fail") =>
 	lines.reduce((sum, line) => {
-		const match = new RegExp(`^(?:\\s*(\\d+) ${word}|# ${word} (\\d+))$`).exec(line);
-		return sum + (match ? Number(match[1] ?? match[2]) : 0);
+		const plain = line.replace(ANSI, "");
+		const match = new RegExp(`^(?:\\s*(\\d+) ${word}|# ${word} (\\d+))$`).exec(plain);
+		if (match) return sum + Number(match[1] ?? match[2]);
+		const deno = new RegExp(`^(?:ok|FAILED) \\|.*?\\b(\\d+) ${word}ed(?: \\((\\d+) steps?\\))?`).exec(plain);
+		return sum + (deno ? Number(deno[2] ?? deno[1]) : 0);
 	}, 0);
 
 let passed = 0;
