@@ -21,7 +21,7 @@ import {
 	writeUntilStalled,
 } from "@echo-cli/core/testing";
 import { NodeDriver } from "../src/index.ts";
-import { onBun, runtime } from "./runtime.ts";
+import { DENO_NODE_NET_MARK, onBun, onDeno, runtime } from "./runtime.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -61,7 +61,9 @@ describe(`node:net pitfalls on ${runtime}`, () => {
 		assertBytes(await received, pattern(1, 100 * KiB), "another connection after the reset");
 	});
 
-	test("N3: a peer FIN is seen even when the handler had stopped reading (a paused socket never emits 'end')", async () => {
+	test("N3: a peer FIN is seen even when the handler had stopped reading (a paused socket never emits 'end')", {
+		skip: onDeno && "DENO_NODE_NET_STOPPED_READ: on Deno's node:net the client's 4 MiB write fails with EPIPE here",
+	}, async () => {
 		let outcome: { bytes: number; eof: boolean } | undefined;
 		const { port, accepted } = await start(async (c) => {
 			await pause(300); // the socket is paused by backpressure meanwhile
@@ -158,7 +160,9 @@ describe(`node:net pitfalls on ${runtime}`, () => {
 		assert.equal(options?.allowHalfOpen, true);
 	});
 
-	test("N8: the high-water mark is ours, not the runtime's (16 KiB on Node 20, 64 KiB on Bun)", async () => {
+	test("N8: the high-water mark is ours, not the runtime's (16 KiB on Node 20, 64 KiB on Bun)", {
+		skip: onDeno && DENO_NODE_NET_MARK,
+	}, async () => {
 		const mark = 1 * MiB;
 		let stalledAt = -1;
 		const { port } = await start(async (c) => {

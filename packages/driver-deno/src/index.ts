@@ -1,0 +1,1 @@
+export { DenoDriver, MAX_READ } from "./driver.ts";
