@@ -4,7 +4,7 @@ import { BENCH_HELP, benchCommand, parseBench } from "./bench/command.ts";
 import { HELP } from "./help.ts";
 import { Logger } from "./log.ts";
 import { parseCommand } from "./options.ts";
-import { commandArgs, loadDriver, rerunUnderBun, workerSharing } from "./runtime.ts";
+import { commandArgs, loadDriver, onDeno, rerunUnderBun, workerSharing } from "./runtime.ts";
 import { serveCommand } from "./serve-command.ts";
 import { UsageError } from "./usage-error.ts";
 import { superviseCommand } from "./workers/supervisor.ts";
@@ -31,6 +31,12 @@ async function main(argv: readonly string[]): Promise<number> {
 		return 0;
 	}
 	const driver = await loadDriver(command.driver);
+	if (!driver && command.driver === "deno") {
+		new Logger(command.logFormat, false, process, process.env).error(
+			`the deno driver needs the Deno runtime; run it under Deno: deno run -A npm:@echo-cli/cli --driver deno`,
+		);
+		return 1;
+	}
 	if (!driver) {
 		const status = await rerunUnderBun(argv);
 		if (status !== undefined) return status;
@@ -39,6 +45,10 @@ async function main(argv: readonly string[]): Promise<number> {
 			`the bun driver needs the Bun runtime and no bun is on the PATH; run it under Bun from npm: npx -y bun ${process.argv[1]} ${argv.join(" ")}`,
 		);
 		return 1;
+	}
+	if (onDeno && command.udp) {
+		// Deno's node:dgram fails the datagram conformance suite, and Deno.listenDatagram is unstable.
+		throw new UsageError("--udp and --udp-only are not served on Deno; run them on Node or Bun");
 	}
 	const worker = workerLink();
 	const log = new Logger(command.logFormat, command.quiet, process, process.env, worker?.settings.index);

@@ -15,7 +15,8 @@ Options:
   -p, --port PORT         port to listen on, 0 picks a free one (default 1337)
   --unix PATH             listen on a unix domain socket instead of TCP; a stale
                           socket file nobody answers on is replaced, and removed on exit
-  --driver NAME           auto, node or bun (default auto: bun on Bun, node on Node);
+  --driver NAME           auto, node, bun or deno (default auto: bun on Bun, deno on
+                          Deno, node on Node);
                           the ECHO_CLI_DRIVER environment variable sets it too
   --max-connections N     close connections above N at once (counted; logged with --verbose);
                           with --workers each worker gets an equal share of N (N >= workers),
@@ -97,4 +98,6 @@ Colors: only on a terminal, and never with NO_COLOR set.
 
 Runtime: the published bin runs on Node. To run on Bun: bunx --bun @echo-cli/cli
 (or bun apps/cli/dist/cli.js in this repository). --driver bun on Node re-runs
-the command under Bun when bun is on the PATH.`;
+the command under Bun when bun is on the PATH. To run on Deno:
+deno run -A npm:@echo-cli/cli (or deno run -A apps/cli/dist/cli.js); on Deno
+there is no --workers and no UDP, and TLS needs --driver node.`;

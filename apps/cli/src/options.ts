@@ -11,7 +11,7 @@ import type { TlsFlags } from "./tls.ts";
 import { parseUdp, type UdpFlags } from "./udp/flags.ts";
 import { UsageError } from "./usage-error.ts";
 
-export type DriverChoice = "auto" | "node" | "bun";
+export type DriverChoice = "auto" | "node" | "bun" | "deno";
 export type LogFormat = "text" | "json";
 
 export interface ServeConfig {
@@ -54,7 +54,7 @@ export interface ServeConfig {
 
 export type Command = ServeConfig | { readonly command: "help" } | { readonly command: "version" };
 
-const DRIVERS: readonly DriverChoice[] = ["auto", "node", "bun"];
+const DRIVERS: readonly DriverChoice[] = ["auto", "node", "bun", "deno"];
 
 export function parseCommand(argv: readonly string[], env: Record<string, string | undefined>): Command {
 	const config = {
@@ -110,7 +110,7 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
 	const driver = (values.driver ?? (fromEnv || "auto")).toLowerCase();
 	if (!DRIVERS.includes(driver as DriverChoice)) {
 		throw new UsageError(
-			`unknown driver '${driver}' in ${fromFlag ? "--driver" : "ECHO_CLI_DRIVER"}; choose auto, node or bun`,
+			`unknown driver '${driver}' in ${fromFlag ? "--driver" : "ECHO_CLI_DRIVER"}; choose auto, node, bun or deno`,
 		);
 	}
 	const host = values.host ?? "127.0.0.1";

@@ -9,18 +9,32 @@ import { UsageError } from "./usage-error.ts";
 import type { Sharing } from "./workers/spawn.ts";
 
 declare const Bun: { version: string } | undefined;
+declare const Deno: { version: { deno: string } } | undefined;
 
 export const onBun = typeof Bun !== "undefined";
+export const onDeno = typeof Deno !== "undefined";
 
-/** `Bun 1.4.5` or `Node 20.20.2`. */
-export const runtimeName: string = typeof Bun !== "undefined" ? `Bun ${Bun.version}` : `Node ${process.versions.node}`;
+/**
+ * `Bun 1.4.5`, `Deno 2.9.6` or `Node 20.20.2`. Bun and Deno both say they
+ * are Node in `process.version` (v26.3.0), so they are asked first.
+ */
+export const runtimeName: string =
+	typeof Bun !== "undefined"
+		? `Bun ${Bun.version}`
+		: typeof Deno !== "undefined"
+			? `Deno ${Deno.version.deno}`
+			: `Node ${process.versions.node}`;
 
-/** The driver to use, or `undefined` when the bun driver is asked for on Node. */
+/** The driver `--driver auto` means here. */
+export const nativeDriver = onBun ? "bun" : onDeno ? "deno" : "node";
+
+/** The driver to use, or `undefined` when the bun or deno driver is asked for on another runtime. */
 export async function loadDriver(choice: DriverChoice): Promise<Driver | undefined> {
-	const name = choice === "auto" ? (onBun ? "bun" : "node") : choice;
+	const name = choice === "auto" ? nativeDriver : choice;
 	if (name === "node") return new NodeDriver();
-	if (!onBun) return undefined;
-	// Loaded only on Bun: the package exports nothing under Node's conditions.
+	if (name !== nativeDriver) return undefined;
+	// Loaded only on their runtime: each package exports nothing under other runtimes' conditions.
+	if (name === "deno") return new (await import("@echo-cli/driver-deno")).DenoDriver();
 	const { BunDriver } = await import("@echo-cli/driver-bun");
 	return new BunDriver();
 }
@@ -39,6 +53,7 @@ export async function loadDatagramDriver(name: string): Promise<DatagramDriver> 
  * own, so Bun elsewhere has no way to share one.
  */
 export function workerSharing(): Sharing {
+	if (onDeno) throw new UsageError("--workers is not available on Deno; run it on Node or Bun");
 	const linux = process.platform === "linux";
 	if (linux && (onBun || reusePortAvailable)) return "SO_REUSEPORT";
 	if (onBun)

@@ -7,14 +7,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseUdpAddress } from "@echo-cli/core/datagram";
-import { readyFileAddress, readyFileRecord } from "@echo-cli/core/testing";
+import { denoExecutable, readyFileAddress, readyFileRecord } from "@echo-cli/core/testing";
 
 /** The built CLI: what `npx`/`bunx` run. */
 export const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 /** The Bun running these tests, so no `bun` is needed on the PATH. */
 export const BUN = process.execPath;
 
-export type Runtime = "node" | "bun";
+/** Deno from the `deno` devDependency, pinned in package.json. */
+export const DENO = denoExecutable(import.meta.url);
+
+export type Runtime = "node" | "bun" | "deno";
+
+/** The command that runs the built CLI under `runtime`. */
+export function cliCommand(runtime: Runtime): string[] {
+	if (runtime === "bun") return [BUN, CLI];
+	if (runtime === "deno") return [DENO, "run", "--allow-all", CLI];
+	return ["node", CLI];
+}
 
 export interface Run {
 	readonly child: ChildProcess;
@@ -34,7 +44,7 @@ export function run(
 	/** A command that runs the CLI, such as `setpriv ...` or `sh -c 'ulimit -n 96 && exec "$0" "$@"'`. */
 	prefix: readonly string[] = [],
 ): Run {
-	const argv = [...prefix, runtime === "bun" ? BUN : "node", CLI, ...args];
+	const argv = [...prefix, ...cliCommand(runtime), ...args];
 	const child = spawn(argv[0] as string, argv.slice(1), {
 		env: { ...process.env, ECHO_CLI_DRIVER: "", NO_COLOR: "1", ...env },
 		stdio: ["ignore", "pipe", "pipe"],

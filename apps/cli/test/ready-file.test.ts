@@ -9,8 +9,10 @@ import { BUN, connect, eventually, expectOneLineError, killAll, type Runtime, re
 afterEach(killAll);
 
 const dir = mkdtempSync(join(tmpdir(), "echo-cli-ready-"));
-const combos: [Runtime, "node" | "bun"][] = [
+const combos: [Runtime, "node" | "bun" | "deno"][] = [
 	["node", "node"],
+	["deno", "deno"],
+	["deno", "node"],
 	["bun", "bun"],
 	// Node re-running the command under Bun: the Bun child writes the file and removes it.
 	["node", "bun"],

@@ -22,8 +22,10 @@ import {
 
 afterEach(killAll);
 
-const combos: [Runtime, "node" | "bun"][] = [
+const combos: [Runtime, "node" | "bun" | "deno"][] = [
 	["node", "node"],
+	["deno", "deno"],
+	["deno", "node"],
 	["bun", "node"],
 	["bun", "bun"],
 ];
@@ -35,7 +37,7 @@ for (const [runtime, driver] of combos) {
 			const line = cli.stdout().split("\n")[0] ?? "";
 			expect(line).toMatch(
 				new RegExp(
-					`^listening on tcp://127\\.0\\.0\\.1:${cli.port} \\(driver ${driver}, ${runtime === "bun" ? "Bun" : "Node"} \\d+\\.\\d+\\.\\d+\\)$`,
+					`^listening on tcp://127\\.0\\.0\\.1:${cli.port} \\(driver ${driver}, ${{ node: "Node", bun: "Bun", deno: "Deno" }[runtime]} \\d+\\.\\d+\\.\\d+\\)$`,
 				),
 			);
 			expect(cli.stdout()).toContain(`nc 127.0.0.1 ${cli.port}`);

@@ -30,7 +30,7 @@ function spin(ms: number): void {
 	while (performance.now() < until) {}
 }
 
-for (const runtime of ["node", "bun"] as Runtime[]) {
+for (const runtime of ["node", "bun", "deno"] as Runtime[]) {
 	describe(`stop signals on ${runtime}`, () => {
 		test(`SIGINT repeated 0 to 0.6 ms later (a group's Ctrl-C plus a wrapper's copy) drains, ${RUNS} runs in a row`, async () => {
 			const failures: string[] = [];

@@ -10,8 +10,9 @@ import { killAll, type Runtime, start } from "./harness.ts";
 
 /**
  * The promise of echo-cli: swap the runtime and the bytes stay the same.
- * One generated case goes to a server in a Node process and to servers in a
- * Bun process (both drivers), and every echo must be byte-identical.
+ * One generated case goes to a server in a Node process, to servers in a
+ * Bun process and in a Deno process (each runtime's own driver and the node
+ * driver), and every echo must be byte-identical.
  */
 describe("swapped runtimes give byte-identical echoes", () => {
 	const servers: RemoteEcho[] = [];
@@ -22,6 +23,8 @@ describe("swapped runtimes give byte-identical echoes", () => {
 			["node", "node"],
 			["bun", "node"],
 			["bun", "bun"],
+			["deno", "node"],
+			["deno", "deno"],
 		];
 		for (const [runtime, driver] of combos) {
 			const cli = await start(runtime, ["--driver", driver]);
@@ -35,7 +38,7 @@ describe("swapped runtimes give byte-identical echoes", () => {
 
 	afterAll(killAll);
 
-	test("the same generated streams, echoed by Node and by Bun", () => sameAcrossServers(servers, 30), 120_000);
+	test("the same generated streams, echoed by Node, by Bun and by Deno", () => sameAcrossServers(servers, 30), 120_000);
 });
 
 /** The same over TLS: one certificate for every server, the echo compared inside the sessions. */

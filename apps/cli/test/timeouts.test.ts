@@ -18,8 +18,10 @@ if (!python) {
 }
 
 /** Runtime, driver, and whether the CLI re-runs itself under Bun (`--driver bun` on Node). */
-const combos: [Runtime, "node" | "bun"][] = [
+const combos: [Runtime, "node" | "bun" | "deno"][] = [
 	["node", "node"],
+	["deno", "deno"],
+	["deno", "node"],
 	["bun", "node"],
 	["bun", "bun"],
 	["node", "bun"],

@@ -26,7 +26,7 @@ const usageErrors: [string, string[], RegExp][] = [
 	["a negative port", ["--port", "-1"], /invalid port '-1'/],
 	["a port above 65535", ["--port", "70000"], /invalid port '70000'/],
 	["an unknown flag", ["--bogus"], /unknown option '--bogus'.*--help/i],
-	["an unknown driver", ["--driver", "deno"], /unknown driver 'deno'.*auto, node or bun/],
+	["an unknown driver", ["--driver", "nope"], /unknown driver 'nope'.*auto, node, bun or deno/],
 	["a stray argument", ["serve"], /unexpected argument 'serve'/],
 	["a bad drain timeout", ["--drain-timeout", "soon"], /invalid --drain-timeout 'soon'.*500ms/],
 	["a flag without its value", ["--port"], /--port.*missing/],
@@ -35,7 +35,7 @@ const usageErrors: [string, string[], RegExp][] = [
 	["options after --", ["--", "--port", "1"], /unexpected argument '--port'/],
 ];
 
-for (const runtime of ["node", "bun"] as Runtime[]) {
+for (const runtime of ["node", "bun", "deno"] as Runtime[]) {
 	describe(`echo-cli usage on ${runtime}`, () => {
 		for (const [what, args, message] of usageErrors) {
 			test(`${what} exits 2 with one line`, async () => {
@@ -70,7 +70,7 @@ for (const runtime of ["node", "bun"] as Runtime[]) {
 			expectOneLineError(r, /cannot listen on no-such-host\.invalid:0/);
 		});
 
-		for (const driver of runtime === "bun" ? ["node", "bun"] : ["node"]) {
+		for (const driver of runtime === "node" ? ["node"] : ["node", runtime]) {
 			test(`a host that is no address says so in the same words on the ${driver} driver`, async () => {
 				const r = run(runtime, ["--host", "999.1.1.1", "--port", "0", "--driver", driver]);
 				expect(await r.exit()).toBe(1);
@@ -147,6 +147,33 @@ describe("driver choice", () => {
 		const record = JSON.parse(r.stderr()) as { level: string; message: string };
 		expect(record.level).toBe("error");
 		expect(record.message).toMatch(/needs the Bun runtime/);
+	});
+
+	for (const runtime of ["node", "bun"] as Runtime[]) {
+		test(`--driver deno on ${runtime} says how to run on Deno and exits 1`, async () => {
+			const r = run(runtime, ["--driver", "deno"]);
+			expect(await r.exit()).toBe(1);
+			expectOneLineError(r, /the deno driver needs the Deno runtime.*deno run -A npm:@echo-cli\/cli --driver deno$/);
+		});
+	}
+
+	describe("what Deno does not serve: one line, exit 2", () => {
+		for (const [args, message] of [
+			[["--udp"], /--udp and --udp-only are not served on Deno; run them on Node or Bun/],
+			[["--udp-only"], /--udp and --udp-only are not served on Deno/],
+			[["--workers", "2"], /--workers is not available on Deno; run it on Node or Bun/],
+		] as const) {
+			test(args.join(" "), async () => {
+				const r = run("deno", [...args, "--port", "0"]);
+				expect(await r.exit()).toBe(2);
+				expectOneLineError(r, message);
+			});
+		}
+		test("--tls with the deno driver exits 1 and names the driver that serves TLS", async () => {
+			const r = run("deno", ["--tls", "--port", "0"]);
+			expect(await r.exit()).toBe(1);
+			expectOneLineError(r, /the deno driver serves no TLS; on Deno, serve TLS with the node driver/);
+		});
 	});
 
 	test("--driver bun on Node without bun says how to run on Bun and exits 1", async () => {

@@ -26,6 +26,7 @@ export {
 	referenceDatagramClient,
 } from "./datagram-client.ts";
 export { type DatagramTarget, datagramConformance } from "./datagram-conformance.ts";
+export { denoExecutable } from "./deno.ts";
 export { type EchoServer, type EchoServerOptions, startEchoServer, withEchoServer } from "./echo-server.ts";
 export { collect, freePort, type ServedDriver, tcpHarness, tryConnect, writeUntilStalled } from "./harness.ts";
 export { type ReadyFileOptions, readyFileAddress, readyFileRecord } from "./ready-file.ts";
