@@ -12,10 +12,12 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { denoExecutable } from "@echo-cli/core/testing";
 import { readyPort } from "./ready.ts";
 
+const DENO = denoExecutable(import.meta.url);
 const root = fileURLToPath(new URL("../../../", import.meta.url));
-const packages = ["packages/core", "packages/driver-node", "packages/driver-bun", "apps/cli"];
+const packages = ["packages/core", "packages/driver-node", "packages/driver-bun", "packages/driver-deno", "apps/cli"];
 const work = mkdtempSync(join(tmpdir(), "echo-cli-pack-"));
 const tarballs = join(work, "tarballs");
 const consumer = join(work, "consumer");
@@ -83,6 +85,7 @@ describe("packed packages", () => {
 	for (const [runtime, args] of [
 		["node", ["node_modules/.bin/echo-cli"]],
 		["bun", [process.execPath, "node_modules/@echo-cli/cli/dist/cli.js", "--driver", "bun"]],
+		["deno", [DENO, "run", "--allow-all", "node_modules/@echo-cli/cli/dist/cli.js"]],
 	] as const) {
 		test(`the installed echo-cli serves echo on ${runtime}`, async () => {
 			const [command, ...rest] = args;
@@ -103,12 +106,46 @@ describe("packed packages", () => {
 			socket.end(Buffer.from([0, 1, 2, 253, 254, 255]));
 			await new Promise((resolve) => socket.once("end", resolve));
 			expect([...Buffer.concat(chunks)]).toEqual([0, 1, 2, 253, 254, 255]);
-			expect(out).toContain(runtime === "bun" ? "(driver bun, Bun" : "(driver node, Node");
+			expect(out).toContain(
+				{ node: "(driver node, Node", bun: "(driver bun, Bun", deno: "(driver deno, Deno" }[runtime],
+			);
 			const exited = new Promise((resolve) => child.once("exit", resolve));
 			child.kill("SIGTERM");
 			expect(await exited).toBe(0);
 		});
 	}
+});
+
+describe("a Deno consumer of the packed packages", () => {
+	test("deno check type-checks, and deno run runs, a script on core and the deno driver", () => {
+		const dir = join(consumer, "deno-app");
+		mkdirSync(dir, { recursive: true });
+		writeFileSync(
+			join(dir, "app.ts"),
+			[
+				'import { echo, type Listener, serve, type TcpAddress } from "@echo-cli/core";',
+				'import { DenoDriver } from "@echo-cli/driver-deno";',
+				"const driver = new DenoDriver();",
+				'const listener: Listener<TcpAddress> = await driver.listen({ host: "127.0.0.1", port: 0 });',
+				"const server = serve(listener, echo);",
+				"const client = await driver.connect(listener.address);",
+				"await client.write(Uint8Array.of(0, 1, 255));",
+				"await client.end();",
+				"const got: number[] = [];",
+				"for await (const chunk of client) got.push(...chunk);",
+				"await server.shutdown();",
+				"console.log(JSON.stringify(got));",
+				"",
+			].join("\n"),
+		);
+		// The packages are installed one level up, in node_modules: Deno resolves bare specifiers there.
+		const env = { ...process.env, DENO_DIR: join(work, "deno-dir"), NO_COLOR: "1" };
+		const check = spawnSync(DENO, ["check", "app.ts"], { cwd: dir, encoding: "utf8", env, timeout: 120_000 });
+		expect(`${check.stdout}${check.stderr}`.replace(/^Check .*\n/m, "")).toBe("");
+		expect(check.status).toBe(0);
+		const ran = spawnSync(DENO, ["run", "--allow-net", "app.ts"], { cwd: dir, encoding: "utf8", env, timeout: 60_000 });
+		expect(ran.stdout.trim()).toBe("[0,1,255]");
+	}, 120_000);
 });
 
 describe("a strict TypeScript consumer of the packed packages, without skipLibCheck", () => {

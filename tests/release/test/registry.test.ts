@@ -11,7 +11,7 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
-import { collect, freePort, tryConnect } from "@echo-cli/core/testing";
+import { collect, denoExecutable, freePort, tryConnect } from "@echo-cli/core/testing";
 import { readyPort } from "./ready.ts";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -172,8 +172,14 @@ async function npxCli(name: string, args: readonly string[]) {
 }
 
 describe("published to a registry on loopback", () => {
-	test("release published all four packages at the same version and tagged them", async () => {
-		for (const name of ["@echo-cli/core", "@echo-cli/driver-node", "@echo-cli/driver-bun", "@echo-cli/cli"]) {
+	test("release published all five packages at the same version and tagged them", async () => {
+		for (const name of [
+			"@echo-cli/core",
+			"@echo-cli/driver-node",
+			"@echo-cli/driver-bun",
+			"@echo-cli/driver-deno",
+			"@echo-cli/cli",
+		]) {
 			const manifest = (await (await fetch(`${registry}${name.replace("/", "%2f")}`)).json()) as {
 				versions: Record<string, { dependencies?: Record<string, string> }>;
 			};
@@ -238,6 +244,81 @@ describe("published to a registry on loopback", () => {
 		expect(await exited).toBe(0);
 		expect(output.text).toMatch(/served 1 connection/);
 	}, 120_000);
+
+	test("deno run -A npm:@echo-cli/cli serves echo on Deno with the deno driver, and a SIGTERM drains it", async () => {
+		const ready = join(work, "deno.ready");
+		const env = { ...process.env, ...userEnv(), DENO_DIR: join(work, "deno-dir"), NO_COLOR: "1" };
+		const deno = spawn(
+			denoExecutable(import.meta.url),
+			// Deno takes no npm version younger than a day unless told (its minimum dependency age); this one is minutes old.
+			["run", "-A", "--minimum-dependency-age=0", `npm:@echo-cli/cli@${version}`, "--port", "0", "--ready-file", ready],
+			{ cwd: work, env, stdio: ["ignore", "pipe", "pipe"] },
+		);
+		children.push(deno);
+		const output = stdoutOf(deno);
+		const port = await readyPort(ready, deno, "deno run npm:@echo-cli/cli");
+		expect(await echoOnce(port, [0, 255, 7])).toEqual([0, 255, 7]);
+		expect(output.text).toContain(`listening on tcp://127.0.0.1:${port} (driver deno, Deno`);
+		const exited = new Promise((resolve) => deno.once("exit", resolve));
+		deno.kill("SIGTERM");
+		expect(await exited).toBe(0);
+		expect(output.text).toMatch(/served 1 connection, echoed 3 B/);
+	}, 180_000);
+
+	test("a Deno script importing npm:@echo-cli/core and npm:@echo-cli/driver-deno from the registry type-checks and runs", () => {
+		const dir = join(work, "deno-app");
+		mkdirSync(dir, { recursive: true });
+		writeFileSync(
+			join(dir, "app.ts"),
+			[
+				`import { echo, type Listener, serve, type TcpAddress } from "npm:@echo-cli/core@${version}";`,
+				`import { DenoDriver } from "npm:@echo-cli/driver-deno@${version}";`,
+				"const driver = new DenoDriver();",
+				'const listener: Listener<TcpAddress> = await driver.listen({ host: "127.0.0.1", port: 0 });',
+				"const server = serve(listener, echo);",
+				"const client = await driver.connect(listener.address);",
+				"await client.write(Uint8Array.of(3, 2, 1));",
+				"await client.end();",
+				"const got: number[] = [];",
+				"for await (const chunk of client) got.push(...chunk);",
+				"await server.shutdown();",
+				"console.log(JSON.stringify(got));",
+				"",
+			].join("\n"),
+		);
+		const deno = denoExecutable(import.meta.url);
+		const env = { ...userEnv(), DENO_DIR: join(work, "deno-dir"), NO_COLOR: "1" };
+		const checked = sh(deno, ["check", "--minimum-dependency-age=0", "app.ts"], dir, env);
+		expect(checked).toBe("");
+		expect(sh(deno, ["run", "--allow-net", "--minimum-dependency-age=0", "app.ts"], dir, env).trim()).toBe("[3,2,1]");
+	}, 180_000);
+
+	test("driver-deno's jsr.json carries the release's version and passes deno publish --dry-run against the released core", () => {
+		const dir = join(scratch, "packages/driver-deno");
+		const jsr = JSON.parse(readFileSync(join(dir, "jsr.json"), "utf8")) as {
+			version: string;
+			imports: Record<string, string>;
+		};
+		expect(jsr.version).toBe(version);
+		expect(jsr.imports["@echo-cli/core"]).toBe(`npm:@echo-cli/core@^${version}`);
+		// From a folder of what jsr.json publishes: inside the Bun workspace, Deno resolves @echo-cli/core to the
+		// workspace's own files instead of the npm: import.
+		const copy = join(work, "jsr-driver-deno");
+		for (const entry of ["src", "README.md", "LICENSE"])
+			cpSync(join(dir, entry), join(copy, entry), { recursive: true });
+		// As deno.json, to add what the publish flag cannot set: core is minutes old, and Deno takes no npm
+		// version younger than a day unless told (its minimum dependency age).
+		writeFileSync(join(copy, "deno.json"), JSON.stringify({ ...jsr, minimumDependencyAge: "0" }));
+		const env = { ...userEnv(), DENO_DIR: join(work, "deno-dir"), NO_COLOR: "1" };
+		const result = spawnSync(denoExecutable(import.meta.url), ["publish", "--dry-run", "--allow-dirty"], {
+			cwd: copy,
+			env: { ...process.env, ...env },
+			encoding: "utf8",
+			timeout: 120_000,
+		});
+		expect(`${result.stdout}${result.stderr}`).toContain("Success Dry run complete");
+		expect(result.status).toBe(0);
+	}, 180_000);
 
 	test("a Node ESM script on core and the node driver, a Bun script on the bun driver, and a strict TypeScript consumer, installed from the registry", () => {
 		const app = join(work, "app");

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), "echo-cli-version-"));
-const released = ["packages/core", "packages/driver-node", "packages/driver-bun", "apps/cli"];
+const released = ["packages/core", "packages/driver-node", "packages/driver-bun", "packages/driver-deno", "apps/cli"];
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
