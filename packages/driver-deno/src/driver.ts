@@ -25,7 +25,7 @@ const MIN_READ = 16 * 1024;
 /** The largest chunk a connection reads at once. */
 export const MAX_READ = 256 * 1024;
 /** Queued chunks are joined into one write up to this size: one write op instead of many small ones. */
-const JOIN_LIMIT = 64 * 1024;
+const JOIN_LIMIT = 256 * 1024;
 /** How long the accept loop waits when the process is out of file descriptors. */
 const ACCEPT_RETRY_MS = 100;
 
@@ -132,12 +132,18 @@ class DenoConnection extends BaseConnection {
 	/** Bytes queued and not yet taken by the socket, the chunk being written included. */
 	#outbound = 0;
 	#queue: Uint8Array[] = [];
-	#writing = false;
+	/** The chunk being written, and how much of it the socket took. */
+	#current: Uint8Array | undefined;
+	#offset = 0;
 	#reading = false;
 	#paused = false;
 	#finSent = false;
 	#closed = false;
 	#buffer: Uint8Array;
+	// Callbacks made once per connection: a read or a write costs Deno's promise and nothing more.
+	readonly #onRead = (n: number | null) => this.#read(n);
+	readonly #onWritten = (n: number) => this.#written(n);
+	readonly #onFailure = (error: unknown) => this.#close(error);
 
 	/** `unix` is the socket file's address, for a unix connection. */
 	constructor(conn: DenoConn, highWaterMark: number, unix: Address | undefined) {
@@ -153,7 +159,7 @@ class DenoConnection extends BaseConnection {
 			conn.setNoDelay?.(true);
 		}
 		this.#buffer = new Uint8Array(MIN_READ);
-		void this.#read();
+		this.#readNext();
 	}
 
 	get outboundBytes(): number {
@@ -174,67 +180,71 @@ class DenoConnection extends BaseConnection {
 
 	protected override resumeSource(): void {
 		this.#paused = false;
-		if (!this.#reading) void this.#read();
+		this.#readNext();
 	}
 
-	async #read(): Promise<void> {
+	#readNext(): void {
+		if (this.#reading || this.#paused || this.#closed) return;
 		this.#reading = true;
-		try {
-			while (!this.#paused && !this.#closed) {
-				const buffer = this.#buffer;
-				const n = await this.#conn.read(buffer);
-				if (n === null) {
-					this.receivedEnd();
-					if (this.#finSent) this.#close();
-					return;
-				}
-				if (n === buffer.byteLength) {
-					// A full buffer goes to the reader as it is; the next read gets a new one, larger.
-					this.#buffer = new Uint8Array(Math.min(buffer.byteLength * 2, MAX_READ));
-					this.received(buffer);
-				} else if (n > buffer.byteLength / 4) {
-					this.#buffer = new Uint8Array(buffer.byteLength);
-					this.received(buffer.subarray(0, n));
-				} else {
-					// A small read is copied out, and the buffer read into again.
-					this.received(buffer.slice(0, n));
-				}
-			}
-		} catch (error) {
-			this.#close(error);
-		} finally {
-			this.#reading = false;
+		this.#conn.read(this.#buffer).then(this.#onRead, this.#onFailure);
+	}
+
+	#read(n: number | null): void {
+		this.#reading = false;
+		if (this.#closed) return;
+		if (n === null) {
+			this.receivedEnd();
+			if (this.#finSent) this.#close();
+			return;
 		}
+		const buffer = this.#buffer;
+		if (n === buffer.byteLength) {
+			// A full buffer goes to the reader as it is; the next read gets a new one, larger.
+			this.#buffer = new Uint8Array(Math.min(buffer.byteLength * 2, MAX_READ));
+			this.received(buffer);
+		} else if (n > buffer.byteLength / 4) {
+			this.#buffer = new Uint8Array(buffer.byteLength);
+			this.received(buffer.subarray(0, n));
+		} else {
+			// A small read is copied out, and the buffer read into again.
+			this.received(buffer.slice(0, n));
+		}
+		this.#readNext();
 	}
 
 	protected transmit(bytes: Uint8Array): boolean {
 		if (this.#closed) return false;
 		this.#queue.push(bytes);
 		this.#outbound += bytes.byteLength;
-		if (!this.#writing) void this.#write();
+		if (this.#current === undefined) this.#writeNext();
 		return this.#outbound < this.highWaterMark;
 	}
 
-	/** Writes what is queued, in order; once all is out after end(), the FIN. */
-	async #write(): Promise<void> {
-		this.#writing = true;
-		try {
-			while (this.#queue.length > 0 && !this.#closed) {
-				const chunk = this.#next();
-				let offset = 0;
-				while (offset < chunk.byteLength) {
-					offset += await this.#conn.write(offset === 0 ? chunk : chunk.subarray(offset));
-					if (this.#closed) return;
-				}
-				this.#outbound -= chunk.byteLength;
-				this.drained();
-			}
-			if (this.isEnding) await this.#sendFin();
-		} catch (error) {
-			this.#close(error);
-		} finally {
-			this.#writing = false;
+	/** Writes the next queued bytes, in order; once all is out after end(), the FIN. */
+	#writeNext(): void {
+		if (this.#queue.length === 0) {
+			if (this.isEnding) void this.#sendFin();
+			return;
 		}
+		const chunk = this.#next();
+		this.#current = chunk;
+		this.#offset = 0;
+		this.#conn.write(chunk).then(this.#onWritten, this.#onFailure);
+	}
+
+	#written(n: number): void {
+		if (this.#closed) return;
+		const chunk = this.#current as Uint8Array;
+		this.#offset += n;
+		if (this.#offset < chunk.byteLength) {
+			this.#conn.write(chunk.subarray(this.#offset)).then(this.#onWritten, this.#onFailure);
+			return;
+		}
+		this.#current = undefined;
+		this.#outbound -= chunk.byteLength;
+		this.drained();
+		// drained() may have queued more, and started its write already.
+		if (this.#current === undefined && !this.#closed) this.#writeNext();
 	}
 
 	/** The head of the queue, joined with the small chunks behind it. */
@@ -261,7 +271,7 @@ class DenoConnection extends BaseConnection {
 	}
 
 	protected finish(): void {
-		if (!this.#writing && this.#queue.length === 0) void this.#sendFin();
+		if (this.#current === undefined && this.#queue.length === 0) void this.#sendFin();
 	}
 
 	async #sendFin(): Promise<void> {
