@@ -1,9 +1,14 @@
 /** What `bun run bench` measures: the servers, each with its baseline, and the workloads. */
 import { fileURLToPath } from "node:url";
+import { denoExecutable } from "@echo-cli/core/testing";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 export const CLI = here("../apps/cli/dist/cli.js");
 export const BUN = process.execPath;
+/** Deno from the bench's pinned deno dependency. */
+export const DENO = denoExecutable(import.meta.url);
+/** How a bench server runs under Deno: with every permission, and the repository's node_modules. */
+const denoRun = (script: string, ...args: string[]) => [DENO, "run", "--allow-all", here(script), ...args];
 
 export const label = (s: ServerSpec) => `${s.name} on ${s.runtime}`;
 export const workloadLabel = (w: Workload) =>
@@ -11,7 +16,7 @@ export const workloadLabel = (w: Workload) =>
 
 export interface ServerSpec {
 	readonly name: string;
-	readonly runtime: "Node" | "Bun";
+	readonly runtime: "Node" | "Bun" | "Deno";
 	readonly command: readonly string[];
 	/** The raw server of the same runtime this one is compared with. */
 	readonly baseline?: string;
@@ -39,6 +44,19 @@ const ALL_SERVERS: readonly ServerSpec[] = [
 		runtime: "Bun" as const,
 		command: [BUN, here("servers/driver.mjs"), "bun"],
 		baseline: "raw Bun.listen",
+	},
+	{ name: "raw Deno.listen", runtime: "Deno" as const, command: denoRun("servers/raw-deno.mjs") },
+	{
+		name: "deno driver",
+		runtime: "Deno" as const,
+		command: denoRun("servers/driver.mjs", "deno"),
+		baseline: "raw Deno.listen",
+	},
+	{
+		name: "node driver",
+		runtime: "Deno" as const,
+		command: denoRun("servers/driver.mjs", "node"),
+		baseline: "raw Deno.listen",
 	},
 	// The CLI as users run it (defaults plus --quiet), against the API's serve(listener, echo).
 	{

@@ -18,8 +18,9 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parseListening } from "@echo-cli/core";
 import { parseDuration } from "../apps/cli/src/options.ts";
-import { BUN, CLI, label, type ServerSpec, servers, type Workload, workloadLabel, workloads } from "./matrix.ts";
+import { BUN, CLI, DENO, label, type ServerSpec, servers, type Workload, workloadLabel, workloads } from "./matrix.ts";
 import { cpuNanoseconds, minorFaults, status } from "./proc.ts";
+import { writeSection } from "./section.ts";
 
 const { values } = parseArgs({
 	options: {
@@ -32,6 +33,7 @@ const { values } = parseArgs({
 		only: { type: "string" },
 		workloads: { type: "string" },
 		write: { type: "string" },
+		section: { type: "string" },
 		load: { type: "string", default: "full,paced" },
 	},
 });
@@ -368,14 +370,16 @@ async function main() {
 	}
 	const machine = [
 		`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Linux ${version("uname", ["-r"])}`,
-		`- Node ${version("node", ["--version"])}, Bun ${version(BUN, ["--version"])}`,
+		`- Node ${version("node", ["--version"])}, Bun ${version(BUN, ["--version"])}, Deno ${version(DENO, ["eval", "console.log(Deno.version.deno)"])}`,
 		`- ${ROUNDS} interleaved rounds; figures are medians, ratios the median of per-round ratios; each load run ${values.warmup} warm-up + ${values.duration} measured; ` +
 			`server ${taskset ? "pinned to CPU 0, client (echo-cli bench on Bun) to CPU 1" : "and client not pinned (no taskset)"}`,
 		`- Took ${Math.round((Date.now() - started) / 1000)} s`,
 	];
 	const output = [...machine, "", ...lines].join("\n");
 	process.stdout.write(`${output}\n`);
-	if (values.write) {
+	// A run of some servers (--only) goes to a section of its own, leaving the full run's results.
+	if (values.write && values.section) writeSection(values.write, values.section, output);
+	else if (values.write) {
 		const file = readFileSync(values.write, "utf8");
 		const marker = "<!-- bench:results -->";
 		const [head] = file.split(marker);

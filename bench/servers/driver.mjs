@@ -1,4 +1,4 @@
-// An echo-cli driver serving through serve(): `driver.mjs node|bun [echo|user|pull|faults]`.
+// An echo-cli driver serving through serve(): `driver.mjs node|bun|deno [echo|user|pull|faults]`.
 //   echo    the built-in echo handler
 //   faults  echo under withFaults with a stage that changes nothing (latency=0ms)
 //   user    a byte-for-byte echo as a user writes it on the push path (a Receiver: data + send, end)
@@ -25,10 +25,12 @@ const handlers = {
 };
 const handler = handlers[process.argv[3] ?? "echo"];
 if (!handler) throw new Error(`unknown handler ${process.argv[3]}`);
-const driver =
-	process.argv[2] === "bun"
-		? new (await import("@echo-cli/driver-bun")).BunDriver()
-		: new (await import("@echo-cli/driver-node")).NodeDriver();
+const drivers = {
+	node: async () => new (await import("@echo-cli/driver-node")).NodeDriver(),
+	bun: async () => new (await import("@echo-cli/driver-bun")).BunDriver(),
+	deno: async () => new (await import("@echo-cli/driver-deno")).DenoDriver(),
+};
+const driver = await drivers[process.argv[2]]();
 const highWaterMark = process.env.ECHO_HWM ? Number(process.env.ECHO_HWM) : undefined;
 // With ECHO_TLS_CERT and ECHO_TLS_KEY (PEM files), the driver serves TLS.
 const { ECHO_TLS_CERT: cert, ECHO_TLS_KEY: key } = process.env;
