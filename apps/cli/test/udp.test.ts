@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
 import dgram from "node:dgram";
+import net from "node:net";
 import {
 	assertBytes,
 	type DatagramPeer,
@@ -271,8 +272,19 @@ describe("UDP: bad input", () => {
 	});
 
 	test("a UDP port in use: one line, exit 1, TCP not left listening", async () => {
-		const holder = dgram.createSocket("udp4");
-		await new Promise<void>((resolve) => holder.bind(0, "127.0.0.1", () => resolve()));
+		// A UDP port whose TCP twin is free too: else the TCP listen fails first, and the error names TCP.
+		let holder = dgram.createSocket("udp4");
+		for (let tries = 0; ; tries++) {
+			await new Promise<void>((resolve) => holder.bind(0, "127.0.0.1", () => resolve()));
+			const taken = holder.address().port;
+			const tcpFree = await new Promise<boolean>((resolve) => {
+				const probe = net.createServer().once("error", () => resolve(false));
+				probe.listen(taken, "127.0.0.1", () => probe.close(() => resolve(true)));
+			});
+			if (tcpFree || tries >= 20) break;
+			holder.close();
+			holder = dgram.createSocket("udp4");
+		}
 		const port = holder.address().port;
 		try {
 			const r = run("node", ["--udp", "--port", String(port)]);
