@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { denoExecutable } from "@echo-cli/core/testing";
+import { denoEchoScript } from "./deno-app.ts";
 import { readyPort } from "./ready.ts";
 
 const DENO = denoExecutable(import.meta.url);
@@ -120,24 +121,7 @@ describe("a Deno consumer of the packed packages", () => {
 	test("deno check type-checks, and deno run runs, a script on core and the deno driver", () => {
 		const dir = join(consumer, "deno-app");
 		mkdirSync(dir, { recursive: true });
-		writeFileSync(
-			join(dir, "app.ts"),
-			[
-				'import { echo, type Listener, serve, type TcpAddress } from "@echo-cli/core";',
-				'import { DenoDriver } from "@echo-cli/driver-deno";',
-				"const driver = new DenoDriver();",
-				'const listener: Listener<TcpAddress> = await driver.listen({ host: "127.0.0.1", port: 0 });',
-				"const server = serve(listener, echo);",
-				"const client = await driver.connect(listener.address);",
-				"await client.write(Uint8Array.of(0, 1, 255));",
-				"await client.end();",
-				"const got: number[] = [];",
-				"for await (const chunk of client) got.push(...chunk);",
-				"await server.shutdown();",
-				"console.log(JSON.stringify(got));",
-				"",
-			].join("\n"),
-		);
+		writeFileSync(join(dir, "app.ts"), denoEchoScript([0, 1, 255]));
 		// The packages are installed one level up, in node_modules: Deno resolves bare specifiers there.
 		const env = { ...process.env, DENO_DIR: join(work, "deno-dir"), NO_COLOR: "1" };
 		const check = spawnSync(DENO, ["check", "app.ts"], { cwd: dir, encoding: "utf8", env, timeout: 120_000 });

@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import { collect, denoExecutable, freePort, tryConnect } from "@echo-cli/core/testing";
+import { denoEchoScript } from "./deno-app.ts";
 import { readyPort } from "./ready.ts";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -268,24 +269,7 @@ describe("published to a registry on loopback", () => {
 	test("a Deno script importing npm:@echo-cli/core and npm:@echo-cli/driver-deno from the registry type-checks and runs", () => {
 		const dir = join(work, "deno-app");
 		mkdirSync(dir, { recursive: true });
-		writeFileSync(
-			join(dir, "app.ts"),
-			[
-				`import { echo, type Listener, serve, type TcpAddress } from "npm:@echo-cli/core@${version}";`,
-				`import { DenoDriver } from "npm:@echo-cli/driver-deno@${version}";`,
-				"const driver = new DenoDriver();",
-				'const listener: Listener<TcpAddress> = await driver.listen({ host: "127.0.0.1", port: 0 });',
-				"const server = serve(listener, echo);",
-				"const client = await driver.connect(listener.address);",
-				"await client.write(Uint8Array.of(3, 2, 1));",
-				"await client.end();",
-				"const got: number[] = [];",
-				"for await (const chunk of client) got.push(...chunk);",
-				"await server.shutdown();",
-				"console.log(JSON.stringify(got));",
-				"",
-			].join("\n"),
-		);
+		writeFileSync(join(dir, "app.ts"), denoEchoScript([3, 2, 1], "npm:", `@${version}`));
 		const deno = denoExecutable(import.meta.url);
 		const env = { ...userEnv(), DENO_DIR: join(work, "deno-dir"), NO_COLOR: "1" };
 		const checked = sh(deno, ["check", "--minimum-dependency-age=0", "app.ts"], dir, env);
