@@ -7,7 +7,7 @@ export const CLI = here("../apps/cli/dist/cli.js");
 export const BUN = process.execPath;
 /** Deno from the bench's pinned deno dependency. */
 export const DENO = denoExecutable(import.meta.url);
-/** How a bench server runs under Deno: with every permission, and the repository's node_modules. */
+/** How a bench server runs under Deno. */
 const denoRun = (script: string, ...args: string[]) => [DENO, "run", "--allow-all", here(script), ...args];
 
 export const label = (s: ServerSpec) => `${s.name} on ${s.runtime}`;

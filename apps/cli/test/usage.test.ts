@@ -157,7 +157,7 @@ describe("driver choice", () => {
 		});
 	}
 
-	describe("what Deno does not serve: one line, exit 2", () => {
+	describe("what Deno does not serve: one line, and no stack trace", () => {
 		for (const [args, message] of [
 			[["--udp"], /--udp and --udp-only are not served on Deno; run them on Node or Bun/],
 			[["--udp-only"], /--udp and --udp-only are not served on Deno/],

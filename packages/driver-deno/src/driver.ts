@@ -6,7 +6,6 @@ import {
 	DEFAULT_HIGH_WATER_MARK,
 	ListenError,
 	type Listener,
-	type ListenOptions,
 } from "@echo-cli/core";
 import {
 	BaseConnection,
@@ -95,7 +94,7 @@ class DenoServer extends BaseListener {
 	#stopped = false;
 
 	constructor(socket: DenoListener, address: Address, target: BindTarget) {
-		super(address, target.options as ListenOptions);
+		super(address, target.options);
 		this.#socket = socket;
 		this.#highWaterMark = target.highWaterMark;
 		this.#unix = target.transport === "unix" ? address : undefined;
