@@ -281,8 +281,9 @@ describe("UDP: bad input", () => {
 				const probe = net.createServer().once("error", () => resolve(false));
 				probe.listen(taken, "127.0.0.1", () => probe.close(() => resolve(true)));
 			});
-			if (tcpFree || tries >= 20) break;
+			if (tcpFree) break;
 			holder.close();
+			if (tries >= 20) throw new Error("no UDP port in 20 tries had a free TCP twin");
 			holder = dgram.createSocket("udp4");
 		}
 		const port = holder.address().port;
