@@ -24,7 +24,8 @@ import {
 	tlsSessionOf,
 	UNNAMED_PEER,
 } from "@echo-cli/core/driver";
-import { clientTlsOptions, type ServerTls, serverTls, wrapServerSocket } from "./tls.ts";
+import { clientTlsOptions, type ServerTls, serverTls } from "@echo-cli/core/tls";
+import { wrapServerSocket } from "./tls.ts";
 
 /**
  * Whether `net.Server.listen` takes `reusePort`: Bun's `node:net`, Node 22.12+ and 23.1+. Older

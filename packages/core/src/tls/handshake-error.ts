@@ -8,7 +8,7 @@ import { ConnectionError, errorCode } from "../errors.ts";
 const CAUSES: readonly (readonly [RegExp, string])[] = [
 	[/HTTP_REQUEST|http request/i, "the peer sent an HTTP request, not a TLS handshake"],
 	[
-		/WRONG_VERSION_NUMBER|UNEXPECTED_MESSAGE|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|wrong version number|unexpected message/i,
+		/WRONG_VERSION_NUMBER|UNEXPECTED_MESSAGE|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|wrong version number|unexpected message|unexpected handshake message/i,
 		"the peer does not speak TLS (plaintext?)",
 	],
 	[/PEER_DID_NOT_RETURN_A_CERTIFICATE|CERTIFICATE_REQUIRED/i, "no client certificate, and one is required"],

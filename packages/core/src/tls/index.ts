@@ -8,6 +8,7 @@ export {
 	type CertificateInfo,
 	inspectCertificate,
 } from "./certificate.ts";
+export { clientTlsOptions, type ServerTls, serverSocketOptions, serverTls } from "./options.ts";
 export {
 	type CertificatePair,
 	type CertificateRequest,
@@ -15,4 +16,4 @@ export {
 	loopbackNames,
 	selfSignedCertificate,
 } from "./self-signed.ts";
-export { TlsConnection, type TlsLayerOptions, withTls } from "./tls-connection.ts";
+export { TlsConnection, type TlsLayerOptions, type TlsSide, withTls } from "./tls-connection.ts";
