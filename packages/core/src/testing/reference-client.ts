@@ -1,4 +1,5 @@
 import net from "node:net";
+import { Duplex } from "node:stream";
 import tls from "node:tls";
 import type { Address, Connection, TlsClientOptions } from "../contract.ts";
 import { ConnectionError } from "../errors.ts";
@@ -52,8 +53,11 @@ export function referenceTlsClient(options: TlsClientOptions): Client {
 				socket.once("connect", () => resolve(socket));
 			});
 			return new Promise((resolve, reject) => {
+				// Deno's TLSSocket, once paused, never reports the peer's end: there it reads a stream over
+				// the TCP socket, and the TCP socket is what pauses (DENO_TLS_PAUSED_END in driver-deno).
+				const carrier = onDeno ? new SocketStream(raw) : undefined;
 				const socket = tls.connect({
-					socket: raw,
+					socket: (carrier ?? raw) as net.Socket,
 					ca: options.ca,
 					cert: options.cert,
 					key: options.key,
@@ -69,7 +73,7 @@ export function referenceTlsClient(options: TlsClientOptions): Client {
 				socket.once("close", () => raw.destroy());
 				socket.once("secureConnect", () => {
 					socket.removeAllListeners("error");
-					resolve(new ReferenceConnection(socket, raw));
+					resolve(new ReferenceConnection(socket, raw, carrier ? raw : socket));
 				});
 			});
 		},
@@ -82,21 +86,24 @@ class ReferenceConnection implements ClientConnection {
 	readonly #socket: net.Socket;
 	/** The TCP socket a reset goes to: a TLS socket has none of its own. */
 	readonly #raw: net.Socket;
+	/** What pauses while a chunk waits for its read. */
+	readonly #hold: net.Socket;
 	readonly #chunks: Uint8Array[] = [];
 	#ended = false;
 	#error: ConnectionError | undefined;
 	#waiting: (() => void) | undefined;
 	#ending: Promise<void> | undefined;
 
-	constructor(socket: net.Socket, raw = socket) {
+	constructor(socket: net.Socket, raw = socket, hold = socket) {
 		this.#socket = socket;
 		this.#raw = raw;
-		socket.pause();
+		this.#hold = hold;
+		hold.pause();
 		socket.on("data", (chunk: Buffer) => {
 			this.bytesRead += chunk.byteLength;
 			this.#chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
 			// One chunk at a time: the server sees a reader that is paused until it asks for more.
-			socket.pause();
+			hold.pause();
 			this.#wake();
 		});
 		socket.on("end", () => {
@@ -125,7 +132,7 @@ class ReferenceConnection implements ClientConnection {
 				else if (this.#ended || this.#socket.destroyed) resolve(null);
 				else {
 					this.#waiting = settle;
-					this.#socket.resume();
+					this.#hold.resume();
 					return;
 				}
 				this.#waiting = undefined;
@@ -136,6 +143,8 @@ class ReferenceConnection implements ClientConnection {
 
 	write(bytes: Uint8Array): Promise<void> {
 		if (this.#error) return Promise.reject(this.#error);
+		// Nothing to send; and on Deno, an empty write before any other fails a TLS socket with EPERM.
+		if (bytes.byteLength === 0) return Promise.resolve();
 		if (this.#socket.write(bytes)) return Promise.resolve();
 		return new Promise((resolve, reject) => {
 			const done = () => {
@@ -167,6 +176,40 @@ class ReferenceConnection implements ClientConnection {
 		const waiting = this.#waiting;
 		this.#waiting = undefined;
 		waiting?.();
+	}
+}
+
+const onDeno = "Deno" in globalThis;
+
+/** A TCP socket as the plain stream a TLS socket reads and writes; it ends the socket when the TLS socket is done. */
+class SocketStream extends Duplex {
+	readonly #socket: net.Socket;
+
+	constructor(socket: net.Socket) {
+		super({ allowHalfOpen: true });
+		this.#socket = socket;
+		socket.on("data", (chunk: Buffer) => this.push(chunk));
+		socket.on("end", () => this.push(null));
+		socket.on("error", (error) => this.destroy(error));
+	}
+
+	override _read(): void {}
+
+	override _write(chunk: Uint8Array, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+		// Deno's TLSSocket answers the peer's close_notify with its own even after its end(): not for a socket that has ended.
+		if (this.#socket.writableEnded) callback();
+		else this.#socket.write(chunk, callback);
+	}
+
+	override _final(callback: (error?: Error | null) => void): void {
+		this.#socket.end(callback);
+	}
+
+	override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+		// Deno's TLSSocket ends by destroying its stream, never ending it.
+		if (error) this.#socket.destroy(error);
+		else this.#socket.end();
+		callback(error);
 	}
 }
 
