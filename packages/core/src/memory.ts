@@ -55,7 +55,7 @@ export class MemoryDriver extends BaseDriver {
 			throw new ListenError("unavailable", "the memory driver has no SO_REUSEPORT: one listener per port");
 		}
 		if (target.options.tls) {
-			throw new ListenError("unavailable", "the memory driver has no TLS: serve TLS with the node or bun driver");
+			throw new ListenError("unavailable", "the memory driver has no TLS: serve TLS with the node, bun or deno driver");
 		}
 		if (port === 0) {
 			while (this.#listeners.has(this.#nextPort)) this.#nextPort++;

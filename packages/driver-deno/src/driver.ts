@@ -1,11 +1,11 @@
 import {
 	type Address,
 	type Connection,
-	ConnectionError,
 	type ConnectOptions,
 	DEFAULT_HIGH_WATER_MARK,
 	ListenError,
 	type Listener,
+	type TlsServerOptions,
 } from "@echo-cli/core";
 import {
 	BaseConnection,
@@ -34,7 +34,8 @@ function runtime(): DenoNamespace {
 }
 
 /**
- * The contract over `Deno.listen` and `Deno.connect`, TCP and unix sockets.
+ * The contract over `Deno.listen` and `Deno.connect`, TCP and unix sockets,
+ * with TLS as a layer over either.
  *
  * Deno's connections are pull-based: `read()` fills a buffer, `write()`
  * takes what fits and says how much, `closeWrite()` is the half-close. A
@@ -48,11 +49,9 @@ function runtime(): DenoNamespace {
 export class DenoDriver extends BaseDriver {
 	readonly name = "deno";
 
-	protected bind(target: BindTarget): Listener {
+	protected async bind(target: BindTarget): Promise<Listener> {
 		const api = runtime();
-		if (target.options.tls) {
-			throw new ListenError("unavailable", "the deno driver serves no TLS; on Deno, serve TLS with the node driver");
-		}
+		const secure = target.options.tls ? await serverSessions(target.options.tls, target.highWaterMark) : undefined;
 		if (target.options.reusePort) {
 			// Deno.listen's reusePort needs --unstable-net, and without it the process exits with code 70.
 			throw new ListenError(
@@ -62,17 +61,15 @@ export class DenoDriver extends BaseDriver {
 		}
 		if (target.transport === "unix") {
 			const socket = api.listen({ transport: "unix", path: target.path });
-			return new DenoServer(socket, { transport: "unix", path: target.path }, target);
+			return new DenoServer(socket, { transport: "unix", path: target.path }, target, secure);
 		}
 		const socket = api.listen({ hostname: target.host, port: target.port });
 		const address = socketAddress(target.host, (socket.addr as { port: number }).port, target.family);
-		return new DenoServer(socket, address as Address, target);
+		return new DenoServer(socket, address as Address, target, secure);
 	}
 
 	async connect(address: Address, options: ConnectOptions = {}): Promise<Connection> {
 		const api = runtime();
-		if (options.tls)
-			throw new ConnectionError("tls", "the deno driver has no TLS; on Deno, connect over TLS with the node driver");
 		const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
 		let conn: DenoConn;
 		try {
@@ -83,21 +80,47 @@ export class DenoDriver extends BaseDriver {
 		} catch (error) {
 			throw connectionErrorFrom(error);
 		}
-		return new DenoConnection(conn, highWaterMark, address.transport === "unix" ? address : undefined);
+		const connection = new DenoConnection(conn, highWaterMark, address.transport === "unix" ? address : undefined);
+		if (!options.tls) return connection;
+		const { TlsConnection } = await import("@echo-cli/core/tls");
+		return TlsConnection.connect(
+			connection,
+			address.transport === "tcp" ? address : undefined,
+			options.tls,
+			highWaterMark,
+		);
 	}
+}
+
+/** Wraps an accepted connection in a TLS server session. */
+type ServerSessions = (connection: Connection) => Connection;
+
+/**
+ * TLS on Deno is core's `TlsConnection` (`node:tls` over the connection's
+ * bytes): `Deno.listenTls` has no client-certificate policy and names no
+ * protocol or cipher. Loaded only for TLS, so that plain listeners stay
+ * small; the secure context is made before binding, so a bad certificate
+ * or key fails the listen.
+ */
+async function serverSessions(options: TlsServerOptions, highWaterMark: number): Promise<ServerSessions> {
+	const { TlsConnection, serverTls } = await import("@echo-cli/core/tls");
+	const side = serverTls(options);
+	return (connection) => new TlsConnection(connection, side, highWaterMark);
 }
 
 class DenoServer extends BaseListener {
 	readonly #socket: DenoListener;
 	readonly #highWaterMark: number;
 	readonly #unix: Address | undefined;
+	readonly #secure: ServerSessions | undefined;
 	#stopped = false;
 
-	constructor(socket: DenoListener, address: Address, target: BindTarget) {
+	constructor(socket: DenoListener, address: Address, target: BindTarget, secure: ServerSessions | undefined) {
 		super(address, target.options);
 		this.#socket = socket;
 		this.#highWaterMark = target.highWaterMark;
 		this.#unix = target.transport === "unix" ? address : undefined;
+		this.#secure = secure;
 		void this.#acceptLoop();
 	}
 
@@ -113,7 +136,8 @@ class DenoServer extends BaseListener {
 					await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
 				continue;
 			}
-			this.accepted(new DenoConnection(conn, this.#highWaterMark, this.#unix));
+			const connection = new DenoConnection(conn, this.#highWaterMark, this.#unix);
+			this.accepted(this.#secure ? this.#secure(connection) : connection);
 		}
 	}
 
