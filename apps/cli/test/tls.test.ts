@@ -29,10 +29,12 @@ const file = (name: string, text: string) => {
 	return path;
 };
 
-const combos: [Runtime, "node" | "bun"][] = [
+const combos: [Runtime, "node" | "bun" | "deno"][] = [
 	["node", "node"],
 	["bun", "node"],
 	["bun", "bun"],
+	["deno", "deno"],
+	["deno", "node"],
 ];
 // Every byte value, then a line end: s_client sends what it reads from stdin as it comes.
 const payload = Uint8Array.from({ length: 256 }, (_, i) => (i === 10 ? 11 : i));
@@ -259,7 +261,7 @@ describe("bad TLS input: one line, exit 1, no stack trace", () => {
 			/cannot write --cert-out .*: its directory does not exist/,
 		],
 	];
-	for (const runtime of ["node", "bun"] as const) {
+	for (const runtime of ["node", "bun", "deno"] as const) {
 		for (const [what, args, pattern] of cases) {
 			test(`${what} on ${runtime}`, async () => {
 				const r = run(runtime, ["--port", "0", ...(await args())]);

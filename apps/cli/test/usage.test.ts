@@ -169,11 +169,6 @@ describe("driver choice", () => {
 				expectOneLineError(r, message);
 			});
 		}
-		test("--tls with the deno driver exits 1 and names the driver that serves TLS", async () => {
-			const r = run("deno", ["--tls", "--port", "0"]);
-			expect(await r.exit()).toBe(1);
-			expectOneLineError(r, /the deno driver serves no TLS; on Deno, serve TLS with the node driver/);
-		});
 	});
 
 	test("--driver bun on Node without bun says how to run on Bun and exits 1", async () => {
