@@ -61,6 +61,8 @@ describe("swapped runtimes give byte-identical echoes over TLS", () => {
 			["node", "node"],
 			["bun", "node"],
 			["bun", "bun"],
+			["deno", "deno"],
+			["deno", "node"],
 		];
 		for (const [runtime, name] of combos) {
 			const cli = await start(runtime, ["--driver", name, "--cert", cert, "--key", key]);
@@ -77,5 +79,9 @@ describe("swapped runtimes give byte-identical echoes over TLS", () => {
 		rmSync(dir, { recursive: true, force: true });
 	});
 
-	test("the same generated streams, echoed over TLS by Node and by Bun", () => sameAcrossServers(servers, 20), 120_000);
+	test(
+		"the same generated streams, echoed over TLS by Node, by Bun and by Deno",
+		() => sameAcrossServers(servers, 20),
+		120_000,
+	);
 });
